@@ -1,0 +1,69 @@
+# The companion's commands. `make book` and `make test` are the two a reader needs; each one creates or
+# updates the project-local virtual environment (.venv) from the pinned requirements when they changed.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROFILE ?= standard
+# GPU=1 installs tensorflow[and-cuda] instead of the default CPU build of TensorFlow.
+GPU ?= 0
+STAMP := $(VENV)/.installed-gpu$(GPU)
+ASSETS_STAMP := book/_vendor/.fetched
+BOOK_HTML := _build/html/index.html
+
+.PHONY: book test lab venv assets browser lock clean help
+
+help:
+	@echo "make book   - install (if needed), execute the notebooks (PROFILE=$(PROFILE)) and build the site"
+	@echo "make test   - install (if needed) and run every test offline: units, notebooks, exercises, site, browser"
+	@echo "make lab    - JupyterLab on 127.0.0.1 with a token"
+	@echo "options: PROFILE=smoke|standard|full  GPU=1 (tensorflow[and-cuda])"
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (the companion needs Python 3.11)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	@if [ "$(GPU)" = "1" ]; then \
+	  grep -v '^tensorflow-cpu==' requirements.txt > $(VENV)/requirements-gpu.txt; \
+	  echo "tensorflow[and-cuda]==$$(sed -n 's/^tensorflow-cpu==//p' requirements.txt)" >> $(VENV)/requirements-gpu.txt; \
+	  grep -v '^tensorflow-cpu==' constraints.txt > $(VENV)/constraints-gpu.txt; \
+	  $(PY) -m pip install -q -r $(VENV)/requirements-gpu.txt -c $(VENV)/constraints-gpu.txt; \
+	else \
+	  $(PY) -m pip install -q -r requirements.txt -c constraints.txt; \
+	fi
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-gpu*; touch $@
+
+venv: $(STAMP)
+
+# require.js, the ipywidgets HTML manager and MathJax, fetched from the npm registry (not a CDN) into book/_vendor.
+$(ASSETS_STAMP): tools/fetch_web_assets.sh
+	bash tools/fetch_web_assets.sh book/_vendor
+
+assets: $(ASSETS_STAMP)
+
+# Headless Chromium for the browser test (Debian packages; installed only when missing).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "Chromium missing: run 'sudo apt-get install chromium' (the browser test will be skipped)"; fi; \
+	fi
+
+book: $(STAMP) $(ASSETS_STAMP)
+	CHAPTERS_PROFILE=$(PROFILE) $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+	@echo; echo "Book built with profile '$(PROFILE)'. Open: file://$(CURDIR)/$(BOOK_HTML)"
+
+test: $(STAMP) $(ASSETS_STAMP) browser
+	CHAPTERS_OFFLINE=1 $(PY) -m pytest
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser $$( [ "$$(id -u)" = "0" ] && echo --allow-root )
+
+lock:
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv && .lockvenv/bin/pip install -q -r requirements.txt
+	(echo "# Full lock of the CPU environment (pip freeze of a fresh install of requirements.txt), used as pip constraints."; \
+	 echo "# Regenerate with: make lock"; .lockvenv/bin/pip freeze) > constraints.txt
+	rm -rf .lockvenv
+
+clean:
+	rm -rf _build .pytest_cache
