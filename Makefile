@@ -11,12 +11,13 @@ STAMP := $(VENV)/.installed-gpu$(GPU)
 ASSETS_STAMP := book/_vendor/.fetched
 BOOK_HTML := _build/html/index.html
 
-.PHONY: book test lab venv assets browser lock clean help
+.PHONY: book test lab venv assets browser lock clean help exercises
 
 help:
 	@echo "make book   - install (if needed), execute the notebooks (PROFILE=$(PROFILE)) and build the site"
 	@echo "make test   - install (if needed) and run every test offline: units, notebooks, exercises, site, browser"
 	@echo "make lab    - JupyterLab on 127.0.0.1 with a token"
+	@echo "make exercises - regenerate notebooks/exercises/ from the chapter notebooks"
 	@echo "options: PROFILE=smoke|standard|full  GPU=1 (tensorflow[and-cuda])"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -53,8 +54,15 @@ book: $(STAMP) $(ASSETS_STAMP)
 	CHAPTERS_PROFILE=$(PROFILE) $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo; echo "Book built with profile '$(PROFILE)'. Open: file://$(CURDIR)/$(BOOK_HTML)"
 
+# Unit tests, exercise checks and the site/browser tests (tests/), then every chapter notebook under nbval in the
+# smoke profile. The reader's exercise notebooks (notebooks/exercises/) hold stubs and are tested by tests/ instead.
 test: $(STAMP) $(ASSETS_STAMP) browser
-	CHAPTERS_OFFLINE=1 $(PY) -m pytest
+	CHAPTERS_OFFLINE=1 CHAPTERS_PROFILE=smoke $(PY) -m pytest tests notebooks/[0-9]*.ipynb \
+	  --nbval-lax --nbval-current-env --nbval-cell-timeout=600 $(PYTEST_ARGS)
+
+# Regenerate the reader's exercise notebooks from the chapter notebooks (solutions → stubs).
+exercises: $(STAMP)
+	$(PY) -m chapters_src.exercises generate
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser $$( [ "$$(id -u)" = "0" ] && echo --allow-root )
