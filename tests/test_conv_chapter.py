@@ -6,7 +6,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib.colors import to_hex
 
 from chapters_src import data
 from chapters_src.cnn import conv_experiments, conv_figures
@@ -91,7 +90,8 @@ def test_padding_amounts_rejects_bad_padding():
 
 
 def _face_colours(figure):
-    return [to_hex(patch.get_facecolor()) for patch in figure.axes[0].patches]
+    grids = figure.axes[0].cell_colours
+    return [colour for grid in (grids["input"], grids["output"]) for row in grid for colour in row]
 
 
 def test_draw_convolution_marks_k_squared_taps_and_one_output_cell():

@@ -29,7 +29,7 @@ class ConvArithmeticSettings:
 
 
 SETTINGS = ProfileSet(
-    smoke=ConvArithmeticSettings(shape_grid_sizes=(7, 12), train_examples=400, epochs=2, batch_size=64,
+    smoke=ConvArithmeticSettings(shape_grid_sizes=(7,), train_examples=400, epochs=2, batch_size=64,
                                  learning_rate=1e-3),
     standard=ConvArithmeticSettings(shape_grid_sizes=(5, 8, 13, 28), train_examples=None, epochs=8, batch_size=64,
                                     learning_rate=1e-3),

@@ -15,33 +15,55 @@ MNIST_TEST_SIZE = 297  # 1,797 digits → 1,500 train / 297 test, stratified, fi
 
 
 def digits_files() -> tuple[Path, ...]:
-    """scikit-learn's bundled ``digits.csv.gz``."""
-    import sklearn.datasets
+    """scikit-learn's bundled ``digits.csv.gz`` (found without importing scikit-learn, which costs ~2 s)."""
+    import importlib.util
 
-    return (Path(sklearn.datasets.__file__).parent / "data" / "digits.csv.gz",)
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("scikit-learn is not installed: it ships the digits used as the MNIST substitute")
+    return (Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "digits.csv.gz",)
+
+
+def _bilinear_resize(images: np.ndarray, size: int) -> np.ndarray:
+    """Resize ``(n, h, w)`` images to ``(n, size, size)`` by bilinear interpolation on pixel centres (edge mode)."""
+    n, height, width = images.shape
+    rows = np.clip((np.arange(size) + 0.5) * height / size - 0.5, 0, height - 1)
+    cols = np.clip((np.arange(size) + 0.5) * width / size - 0.5, 0, width - 1)
+    r0, c0 = np.floor(rows).astype(int), np.floor(cols).astype(int)
+    r1, c1 = np.minimum(r0 + 1, height - 1), np.minimum(c0 + 1, width - 1)
+    fr, fc = (rows - r0)[None, :, None], (cols - c0)[None, None, :]
+    top = images[:, r0][:, :, c0] * (1 - fc) + images[:, r0][:, :, c1] * fc
+    bottom = images[:, r1][:, :, c0] * (1 - fc) + images[:, r1][:, :, c1] * fc
+    return top * (1 - fr) + bottom * fr
+
+
+def _stratified_split(labels: np.ndarray, test_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, test)`` with ``test_size`` test items spread over the classes in proportion."""
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    quotas = np.floor(counts * test_size / len(labels)).astype(int)
+    remainder = test_size - quotas.sum()
+    quotas[np.argsort(-(counts * test_size / len(labels) - quotas), kind="stable")[:remainder]] += 1
+    test = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:q] for c, q in zip(classes, quotas)])
+    train = np.setdiff1d(np.arange(len(labels)), test)
+    return rng.permutation(train), rng.permutation(test)
 
 
 def mnist_from_digits(*, test_size: int = MNIST_TEST_SIZE, split_seed: int = 0):
     """MNIST-shaped digits: ``((x_train, y_train), (x_test, y_test))``, x uint8 ``(n, 28, 28)`` in 0..255, y uint8.
 
-    Each 8×8 scikit-learn digit (values 0..16) is scaled to 0..255 and resized (bilinear, skimage) to 20×20,
-    then padded by 4 pixels to 28×28, the way MNIST centres 20×20 digits. Split: stratified, ``split_seed``.
+    Each 8×8 scikit-learn digit (values 0..16, read from its bundled ``digits.csv.gz``) is scaled to 0..255 and
+    resized (bilinear) to 20×20, then padded by 4 pixels to 28×28, the way MNIST centres 20×20 digits.
+    Split: stratified by class, seeded by ``split_seed``.
     """
-    from skimage.transform import resize
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
     if isinstance(test_size, bool) or not isinstance(test_size, int) or not 10 <= test_size <= 1_787:
         raise ValueError(f"test_size must be an integer in [10, 1787]; got {test_size!r}")
-    digits = load_digits()
-    images = digits.images.astype("float64") / 16.0
-    large = resize(images, (len(images), 20, 20), order=1, anti_aliasing=False, mode="edge")
-    padded = np.pad(large, ((0, 0), (4, 4), (4, 4)))
+    table = np.loadtxt(digits_files()[0], delimiter=",", dtype="float64")
+    images, labels = table[:, :64].reshape(-1, 8, 8) / 16.0, table[:, 64].astype("uint8")
+    padded = np.pad(_bilinear_resize(images, 20), ((0, 0), (4, 4), (4, 4)))
     x = np.clip(np.rint(padded * 255.0), 0, 255).astype("uint8")
-    y = digits.target.astype("uint8")
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=test_size, stratify=y,
-                                                        random_state=split_seed)
-    return (x_train, y_train), (x_test, y_test)
+    train, test = _stratified_split(labels, test_size, split_seed)
+    return (x[train], labels[train]), (x[test], labels[test])
 
 
 def pydoc_topics_files() -> tuple[Path, ...]:
