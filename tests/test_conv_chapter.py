@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from chapters_src import data
-from chapters_src.cnn import conv_experiments, conv_figures
+from chapters_src.cnn import conv_arithmetic, conv_experiments, conv_figures
 from chapters_src.cnn.conv_arithmetic import conv_output_size
 
 
@@ -74,19 +74,19 @@ def test_example_network_learns_digits_in_the_smoke_profile(tmp_path):
     (5, 3, 2, 1, 1, (1, 1)), (6, 2, 2, "same", 1, (0, 0)), (5, 2, 1, "same", 1, (0, 1)), (7, 3, 2, "same", 1, (1, 1)),
 ])
 def test_padding_amounts(n, k, s, padding, dilation, expected):
-    assert conv_figures.padding_amounts(n, k, s, padding, dilation) == expected
+    assert conv_arithmetic.padding_amounts(n, k, s, padding, dilation) == expected
 
 
 @pytest.mark.parametrize("n, k, s", [(n, k, s) for n in (5, 6, 7, 28) for k in (1, 2, 3, 5) for s in (1, 2, 3)])
 def test_same_padding_gives_ceil_n_over_s(n, k, s):
-    before, after = conv_figures.padding_amounts(n, k, s, "same")
+    before, after = conv_arithmetic.padding_amounts(n, k, s, "same")
     assert (n + before + after - k) // s + 1 == conv_output_size(n, k, stride=s, padding="same")
     assert after - before in (0, 1)            # TensorFlow puts the odd pixel after
 
 
 def test_padding_amounts_rejects_bad_padding():
     with pytest.raises(ValueError, match="padding"):
-        conv_figures.padding_amounts(5, 3, 1, "reflect")
+        conv_arithmetic.padding_amounts(5, 3, 1, "reflect")
 
 
 def _face_colours(figure):

@@ -87,6 +87,18 @@ def _padding_amounts(input_size: int, effective_kernel: int, stride: int, paddin
 
 
 # ----------------------------------------------------------------------------------------------- output sizes
+def padding_amounts(input_size: int, kernel_size: int, stride: int = 1, padding: str | int = "valid",
+                    dilation: int = 1) -> tuple[int, int]:
+    """Zero padding ``(before, after)`` along one axis, as Keras / TensorFlow apply it.
+
+    'valid' → (0, 0); 'full' → (d(k−1), d(k−1)); an int p → (p, p); 'same' → TensorFlow's rule: the total
+    padding makes the output ⌈n/s⌉ long, and the extra pixel (odd totals) goes after, not before.
+    """
+    input_size, kernel_size, stride, padding, dilation = _check_conv_args(
+        input_size, kernel_size, stride, padding, dilation)
+    return _padding_amounts(input_size, effective_kernel_size(kernel_size, dilation), stride, padding)
+
+
 def effective_kernel_size(kernel_size: int, dilation: int) -> int:
     """Span of a dilated kernel in pixels: ``k + (k - 1)(d - 1)``, e.g. k=3, d=2 → 5; k=3, d=4 → 9.
 

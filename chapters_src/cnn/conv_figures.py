@@ -5,39 +5,17 @@ so the same drawing serves the live JupyterLab demo, the static-site frames and 
 """
 from __future__ import annotations
 
-import math
-
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import to_rgb
 
-from .conv_arithmetic import conv_output_size, effective_kernel_size, receptive_field_size
+from .conv_arithmetic import conv_output_size, padding_amounts, receptive_field_size
 
 INPUT_COLOR = "#dbe9f6"
 PADDING_COLOR = "#f2f2f2"
 TAP_COLOR = "#2b7bba"
 OUTPUT_COLOR = "#d9f0d3"
 SELECTED_COLOR = "#1b7837"
-
-
-def padding_amounts(input_size: int, kernel_size: int, stride: int = 1, padding="valid", dilation: int = 1):
-    """Zero padding ``(before, after)`` along one axis, as Keras / TensorFlow apply it.
-
-    'valid' → (0, 0); 'full' → (d(k−1), d(k−1)); an int p → (p, p); 'same' → TensorFlow's rule: the total
-    padding makes the output ⌈n/s⌉ long, and the extra pixel (odd totals) goes after, not before.
-    """
-    span = effective_kernel_size(kernel_size, dilation)
-    if padding == "valid":
-        return 0, 0
-    if padding == "full":
-        return span - 1, span - 1
-    if padding == "same":
-        output = math.ceil(input_size / stride)
-        total = max((output - 1) * stride + span - input_size, 0)
-        return total // 2, total - total // 2
-    if isinstance(padding, int) and not isinstance(padding, bool) and padding >= 0:
-        return padding, padding
-    raise ValueError(f"padding must be 'valid', 'same', 'full' or an int ≥ 0; got {padding!r}")
 
 
 def _grid(ax, origin_x, size, cell_colors, edge="#888888", origin_y=0.0):
