@@ -1,0 +1,280 @@
+"""Pretrained ImageNet models: one registry entry per network, with its own input size and preprocessing.
+
+Usage::
+
+    from chapters_src.cnn import pretrained
+    pretrained.names()                          # ['densenet121', 'inception_v3', 'mobilenet_v2', ...]
+    spec = pretrained.get("inception_v3")       # PretrainedSpec: constructor, input_size, preprocess mode, ...
+    x = pretrained.preprocess("inception_v3", images)   # that model's own preprocess_input ([-1, 1] here)
+    loaded = pretrained.build("vgg16")          # Pretrained(model, weights, provenance); cached per arguments
+    print(loaded.provenance)                    # "imagenet weights from the Keras cache (...)" or why not
+
+Where the weights come from (``weights="auto"``, the default):
+
+- the Keras cache (``$KERAS_HOME/models/<file>``, where ``keras.applications`` keeps them) when the file is there;
+- a download by Keras when the network is reachable and ``CHAPTERS_OFFLINE`` is not set;
+- otherwise the same architecture with random weights (``weights=None``), and ``loaded.weights`` says so.
+  Nothing ever waits for a network that is not there: the decision takes under ``network_timeout`` seconds.
+
+``weights="imagenet"`` insists on real weights (:class:`WeightsUnavailableError` offline); ``weights=None`` never
+touches the cache or the network.
+
+The source's bug (001 §5, checklist C3): it preprocessed every model with ``imagenet_utils.preprocess_input``
+(caffe mode), so InceptionV3, which expects [-1, 1], saw the wrong inputs ("stopwatch 100 %" for a macaw).
+:func:`preprocess` always uses the model's own function; :func:`preprocess_generic` reproduces the source.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..data import keras_home, network_available, offline_forced
+
+WEIGHTS_HOST = "https://storage.googleapis.com/tensorflow/keras-applications/"
+CLASS_INDEX_FILE = "imagenet_class_index.json"
+PREPROCESS_MODES = ("caffe", "tf", "torch")
+
+
+class WeightsUnavailableError(RuntimeError):
+    """Real ImageNet weights were required (``weights="imagenet"``) but are neither cached nor downloadable."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainedSpec:
+    """One ImageNet network of ``keras.applications``.
+
+    ``constructor``/``module``: attribute names in ``keras.applications`` (e.g. ``"VGG16"``, ``"vgg16"``);
+    ``input_size``: the (height, width) the network was trained at; ``preprocess_mode``: ``"caffe"`` (BGR, mean
+    pixel subtracted, no scaling), ``"tf"`` (scaled to [-1, 1]) or ``"torch"`` ([0, 1], then ImageNet mean/std);
+    ``weights_file``/``weights_file_notop``: file names in ``$KERAS_HOME/models``; ``parameters``: published
+    parameter count with the ImageNet head; ``last_conv_layer``: the layer Grad-CAM and feature extraction use.
+    """
+
+    name: str
+    constructor: str
+    module: str
+    input_size: tuple[int, int]
+    preprocess_mode: str
+    weights_file: str
+    weights_file_notop: str
+    parameters: int
+    last_conv_layer: str
+
+    @property
+    def weights_url(self) -> str:
+        """The address Keras downloads the full (with-top) weights from."""
+        return WEIGHTS_HOST + self.weights_file
+
+
+_SPECS = (
+    PretrainedSpec("vgg16", "VGG16", "vgg16", (224, 224), "caffe",
+                   "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+                   "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", 138_357_544, "block5_conv3"),
+    PretrainedSpec("vgg19", "VGG19", "vgg19", (224, 224), "caffe",
+                   "vgg19_weights_tf_dim_ordering_tf_kernels.h5",
+                   "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5", 143_667_240, "block5_conv4"),
+    PretrainedSpec("resnet50", "ResNet50", "resnet50", (224, 224), "caffe",
+                   "resnet50_weights_tf_dim_ordering_tf_kernels.h5",
+                   "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", 25_636_712, "conv5_block3_out"),
+    PretrainedSpec("inception_v3", "InceptionV3", "inception_v3", (299, 299), "tf",
+                   "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
+                   "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5", 23_851_784, "mixed10"),
+    PretrainedSpec("xception", "Xception", "xception", (299, 299), "tf",
+                   "xception_weights_tf_dim_ordering_tf_kernels.h5",
+                   "xception_weights_tf_dim_ordering_tf_kernels_notop.h5", 22_910_480, "block14_sepconv2_act"),
+    PretrainedSpec("mobilenet_v2", "MobileNetV2", "mobilenet_v2", (224, 224), "tf",
+                   "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5",
+                   "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5", 3_538_984, "out_relu"),
+    PretrainedSpec("densenet121", "DenseNet121", "densenet", (224, 224), "torch",
+                   "densenet121_weights_tf_dim_ordering_tf_kernels.h5",
+                   "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5", 8_062_504, "relu"),
+)
+REGISTRY: dict[str, PretrainedSpec] = {spec.name: spec for spec in _SPECS}
+
+
+@dataclasses.dataclass(frozen=True)
+class Pretrained:
+    """A built network: ``model``, ``weights`` (``"imagenet"`` or ``None``) and a one-line ``provenance``."""
+
+    name: str
+    model: Any
+    weights: str | None
+    provenance: str
+
+    @property
+    def has_imagenet_weights(self) -> bool:
+        return self.weights == "imagenet"
+
+
+def names() -> list[str]:
+    """The registered network names, sorted."""
+    return sorted(REGISTRY)
+
+
+def get(name: str) -> PretrainedSpec:
+    """The :class:`PretrainedSpec` of ``name``; ``ValueError`` listing the valid names otherwise."""
+    if name not in REGISTRY:
+        raise ValueError(f"name must be one of {names()}; got {name!r}")
+    return REGISTRY[name]
+
+
+def _applications_module(spec: PretrainedSpec):
+    import keras
+
+    return getattr(keras.applications, spec.module)
+
+
+def _as_float_batch(images: Any, argument: str = "images") -> np.ndarray:
+    array = np.array(images, dtype="float32", copy=True)
+    if array.ndim == 3:
+        array = array[None]
+    if array.ndim != 4 or array.shape[-1] != 3:
+        raise ValueError(f"{argument} must have shape (height, width, 3) or (batch, height, width, 3) with RGB "
+                         f"values in [0, 255]; got shape {array.shape}")
+    return array
+
+
+def preprocess(name: str, images: Any) -> np.ndarray:
+    """``images`` (RGB, 0–255, ``(h, w, 3)`` or ``(n, h, w, 3)``) preprocessed the way network ``name`` expects.
+
+    Returns a new float32 ``(n, h, w, 3)`` array (the input is never modified). Resizing is the caller's job:
+    see :func:`resize_for`.
+    """
+    spec = get(name)
+    return np.asarray(_applications_module(spec).preprocess_input(_as_float_batch(images)), dtype="float32")
+
+
+def preprocess_generic(images: Any) -> np.ndarray:
+    """The source's preprocessing for every model: ``imagenet_utils.preprocess_input`` = caffe mode (the bug)."""
+    import keras
+
+    return np.asarray(keras.applications.imagenet_utils.preprocess_input(_as_float_batch(images)), dtype="float32")
+
+
+def resize_for(name: str, images: Any) -> np.ndarray:
+    """``images`` resized (bilinear, antialiased) to network ``name``'s input size; float32 in the input's range."""
+    import tensorflow as tf
+
+    batch = _as_float_batch(images)
+    height, width = get(name).input_size
+    return tf.image.resize(batch, (height, width), antialias=True).numpy()
+
+
+def weights_path(name: str, include_top: bool = True) -> Path:
+    """Where ``keras.applications`` caches the ImageNet weights of ``name``: ``$KERAS_HOME/models/<file>``."""
+    spec = get(name)
+    return keras_home() / "models" / (spec.weights_file if include_top else spec.weights_file_notop)
+
+
+def weights_cached(name: str, include_top: bool = True) -> bool:
+    """True when the weights file is already in the Keras cache (no network needed)."""
+    return weights_path(name, include_top).is_file()
+
+
+def weights_available(name: str, include_top: bool = True, network_timeout: float = 3.0) -> bool:
+    """True when ImageNet weights can be had now: cached, or downloadable (online and not ``CHAPTERS_OFFLINE``)."""
+    if weights_cached(name, include_top):
+        return True
+    return (not offline_forced()) and network_available(timeout=network_timeout, url=get(name).weights_url)
+
+
+def _decide_weights(name: str, weights: str | None, include_top: bool, network_timeout: float
+                    ) -> tuple[str | None, str]:
+    if weights not in ("auto", "imagenet", None):
+        raise ValueError(f"weights must be 'auto', 'imagenet' or None; got {weights!r}")
+    if weights is None:
+        return None, "random weights (weights=None was asked for)"
+    path = weights_path(name, include_top)
+    if path.is_file():
+        return "imagenet", f"ImageNet weights from the Keras cache ({path})"
+    if weights_available(name, include_top, network_timeout):
+        return "imagenet", f"ImageNet weights downloaded by Keras into {path}"
+    reason = ("CHAPTERS_OFFLINE=1" if offline_forced() else "the network is unreachable")
+    if weights == "imagenet":
+        raise WeightsUnavailableError(
+            f"ImageNet weights for {name} are not in {path} and cannot be downloaded ({reason}). Copy the file "
+            f"there (from {get(name).weights_url}) or use weights='auto' for random weights.")
+    return None, f"random weights: no ImageNet weights offline ({path} missing; {reason})"
+
+
+@functools.lru_cache(maxsize=8)
+def _build_cached(name: str, weights: str | None, include_top: bool, input_shape: tuple[int, ...] | None,
+                  pooling: str | None):
+    import keras
+
+    spec = get(name)
+    constructor: Callable[..., Any] = getattr(keras.applications, spec.constructor)
+    kwargs: dict[str, Any] = dict(weights=weights, include_top=include_top)
+    if input_shape is not None:
+        kwargs["input_shape"] = input_shape
+    if pooling is not None:
+        kwargs["pooling"] = pooling
+    return constructor(**kwargs)
+
+
+def build(name: str, weights: str | None = "auto", include_top: bool = True,
+          input_shape: Sequence[int] | None = None, pooling: str | None = None,
+          network_timeout: float = 3.0) -> Pretrained:
+    """Network ``name`` with ImageNet weights when they can be had (see the module docstring), else random.
+
+    The model is built once per distinct argument set and cached: calling again is free (the source rebuilt the
+    network on every ``classify_image`` call). ``input_shape``/``pooling`` are passed to ``keras.applications``
+    (``input_shape`` only with ``include_top=False``).
+    """
+    decided, provenance = _decide_weights(name, weights, include_top, network_timeout)
+    shape = tuple(int(s) for s in input_shape) if input_shape is not None else None
+    model = _build_cached(name, decided, bool(include_top), shape, pooling)
+    return Pretrained(name=name, model=model, weights=decided, provenance=f"{name}: {provenance}")
+
+
+def clear_cache() -> None:
+    """Forget every cached model (frees memory)."""
+    _build_cached.cache_clear()
+
+
+def class_index_path() -> Path:
+    """Where Keras caches ImageNet's class index: ``$KERAS_HOME/models/imagenet_class_index.json``."""
+    return keras_home() / "models" / CLASS_INDEX_FILE
+
+
+def imagenet_class_index() -> dict[str, tuple[str, str]] | None:
+    """ImageNet's ``{"0": ("n01440764", "tench"), ...}`` from the Keras cache, or ``None`` when not cached.
+
+    Never downloads (``keras.applications.imagenet_utils.decode_predictions`` would).
+    """
+    path = class_index_path()
+    if not path.is_file():
+        return None
+    return {key: tuple(value) for key, value in json.loads(path.read_text()).items()}
+
+
+def decode_predictions(probabilities: Any, class_index: dict[str, Sequence[str]], top: int = 5
+                       ) -> list[list[tuple[str, str, float]]]:
+    """Top-``top`` ``(wordnet_id, label, probability)`` per row of ``probabilities`` ``(n, classes)``.
+
+    ``class_index`` maps ``str(class)`` → ``(wordnet_id, label)`` (ImageNet's, or a tiny one in tests). Ties keep
+    the lower class first.
+    """
+    probs = np.asarray(probabilities, dtype="float64")
+    if probs.ndim != 2:
+        raise ValueError(f"probabilities must have shape (n, classes); got {probs.shape}")
+    if not 1 <= top <= probs.shape[1]:
+        raise ValueError(f"top must be in [1, {probs.shape[1]}]; got {top}")
+    if len(class_index) != probs.shape[1]:
+        raise ValueError(f"class_index has {len(class_index)} classes but probabilities have {probs.shape[1]}")
+    results = []
+    for row in probs:
+        order = np.argsort(-row, kind="stable")[:top]
+        results.append([(class_index[str(i)][0], class_index[str(i)][1], float(row[i])) for i in order])
+    return results
+
+
+def format_predictions(decoded: Sequence[tuple[str, str, float]]) -> list[str]:
+    """The source's lines ``"{rank}. {label}: {prob:.2f}%"`` for one image's decoded predictions."""
+    return [f"{rank}. {label}: {probability * 100:.2f}%" for rank, (_, label, probability) in
+            enumerate(decoded, start=1)]

@@ -1,0 +1,92 @@
+"""The pretrained-model registry: per-model preprocessing, weight decisions offline, caching, decoding."""
+import numpy as np
+import pytest
+
+from chapters_src.cnn import pretrained
+
+
+def test_registry_names_and_unknown_name():
+    assert {"vgg16", "vgg19", "resnet50", "inception_v3", "xception", "mobilenet_v2", "densenet121"} <= set(
+        pretrained.names())
+    with pytest.raises(ValueError, match="name must be one of"):
+        pretrained.get("alexnet9000")
+
+
+@pytest.mark.parametrize("name, mode", [("vgg16", "caffe"), ("resnet50", "caffe"), ("inception_v3", "tf"),
+                                        ("xception", "tf"), ("mobilenet_v2", "tf"), ("densenet121", "torch")])
+def test_preprocess_modes(name, mode):
+    assert pretrained.get(name).preprocess_mode == mode
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(2, 8, 8, 3)).astype("uint8")
+    before = images.copy()
+    x = pretrained.preprocess(name, images)
+    np.testing.assert_array_equal(images, before)  # input untouched
+    assert x.dtype == np.float32 and x.shape == (2, 8, 8, 3)
+    f = images.astype("float64")
+    if mode == "tf":
+        np.testing.assert_allclose(x, f / 127.5 - 1.0, atol=1e-5)
+    elif mode == "caffe":  # RGB -> BGR, minus the ImageNet mean pixel (BGR order)
+        mean_bgr = np.array([103.939, 116.779, 123.68])
+        np.testing.assert_allclose(x, f[..., ::-1] - mean_bgr, atol=1e-3)
+    else:
+        mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+        np.testing.assert_allclose(x, (f / 255.0 - mean) / std, atol=1e-4)
+
+
+def test_source_bug_generic_preprocessing_differs_for_inception():
+    image = np.full((4, 4, 3), 200, dtype="uint8")
+    right = pretrained.preprocess("inception_v3", image)
+    wrong = pretrained.preprocess_generic(image)
+    assert right.max() <= 1.0 and right.min() >= -1.0
+    assert np.abs(wrong).max() > 50  # caffe mode: mean-subtracted pixel values, far outside [-1, 1]
+    assert not np.allclose(right, wrong)
+    np.testing.assert_allclose(wrong, pretrained.preprocess("vgg16", image))  # generic == caffe == VGG's own
+
+
+def test_preprocess_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="images must have shape"):
+        pretrained.preprocess("vgg16", np.zeros((4, 4)))
+
+
+def test_weights_decision_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    decided, why = pretrained._decide_weights("vgg16", "auto", True, 0.1)
+    assert decided is None and "CHAPTERS_OFFLINE" in why
+    with pytest.raises(pretrained.WeightsUnavailableError, match="vgg16_weights_tf_dim_ordering_tf_kernels.h5"):
+        pretrained._decide_weights("vgg16", "imagenet", True, 0.1)
+    assert pretrained._decide_weights("vgg16", None, True, 0.1)[0] is None
+    with pytest.raises(ValueError, match="weights must be"):
+        pretrained._decide_weights("vgg16", "random", True, 0.1)
+    # A cached file is found without any network (only the no-top file here).
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / pretrained.get("vgg16").weights_file_notop).write_bytes(b"x")
+    assert pretrained.weights_cached("vgg16", include_top=False) and not pretrained.weights_cached("vgg16")
+    decided, why = pretrained._decide_weights("vgg16", "auto", False, 0.1)
+    assert decided == "imagenet" and "Keras cache" in why
+
+
+def test_build_offline_is_random_cached_and_has_published_size(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    first = pretrained.build("mobilenet_v2")
+    assert first.weights is None and not first.has_imagenet_weights
+    assert "random weights" in first.provenance
+    assert first.model.count_params() == pretrained.get("mobilenet_v2").parameters == 3_538_984
+    assert pretrained.build("mobilenet_v2").model is first.model  # built once, reused
+    assert first.model.get_layer(pretrained.get("mobilenet_v2").last_conv_layer) is not None
+
+
+def test_class_index_never_downloads(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert pretrained.imagenet_class_index() is None
+
+
+def test_decode_and_format_with_tiny_index():
+    index = {"0": ("n0", "cat"), "1": ("n1", "dog"), "2": ("n2", "macaw")}
+    decoded = pretrained.decode_predictions([[0.1, 0.3, 0.6], [0.5, 0.25, 0.25]], index, top=2)
+    assert decoded[0] == [("n2", "macaw", 0.6), ("n1", "dog", 0.3)]
+    assert decoded[1][1][1] == "dog"  # ties keep the lower class first
+    assert pretrained.format_predictions(decoded[0]) == ["1. macaw: 60.00%", "2. dog: 30.00%"]
+    with pytest.raises(ValueError, match="top must be"):
+        pretrained.decode_predictions([[0.1, 0.9, 0.0]], index, top=4)
+    with pytest.raises(ValueError, match="class_index has 3 classes"):
+        pretrained.decode_predictions([[0.5, 0.5]], index, top=1)
