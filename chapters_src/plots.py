@@ -137,7 +137,7 @@ def _draw_image(axes, image: np.ndarray, title: str | None, cmap) -> None:
         axes.imshow(np.clip(image, 0.0, 1.0))
     axes.set_axis_off()
     if title is not None:
-        axes.set_title(title)
+        axes.set_title(title, y=1.0)  # fixed y: skips the per-draw bbox search
 
 
 def image_grid(images, titles=None, ncols: int | None = None, cmap=None, figsize=None, suptitle=None) -> Figure:
@@ -204,7 +204,7 @@ def side_by_side(images_or_figs: Sequence, titles: Sequence[str], suptitle=None,
             if panel.ndim == 3 and panel.shape[-1] == 4:
                 axes.imshow(panel)
                 axes.set_axis_off()
-                axes.set_title(title)
+                axes.set_title(title, y=1.0)  # fixed y: skips the per-draw bbox search
             else:
                 _draw_image(axes, panel, title, cmap)
         if suptitle:
@@ -304,7 +304,7 @@ def comparison_bars(labels, values_a, values_b, label_a: str = "book", label_b: 
         if ylabel:
             axes.set_ylabel(ylabel)
         if title:
-            axes.set_title(title)
+            axes.set_title(title, y=1.0)  # fixed y: skips the per-draw bbox search
     return figure
 
 
