@@ -2,8 +2,8 @@
 
 - sync: every committed notebooks/exercises/<name> equals what the generator makes from notebooks/<name>;
 - checks are real (slow): every generated exercise notebook, run with its stubs in place, has every check
-  cell raise ExerciseError naming its own exercise, and the reader's command
-  ``python -m pytest --nbval-lax notebooks/exercises/<name>`` fails with "not answered yet".
+  cell raise ExerciseError naming its own exercise; for the first chapter (and the fixture) the reader's command
+  ``python -m pytest --nbval-lax notebooks/exercises/<name>`` is run too and must fail with "not answered yet".
 
 Chapter notebooks are discovered at collection time, so every future chapter is covered; while no chapter
 notebook has an '## Exercises' section the repository-wide tests are skipped with that reason.
@@ -44,6 +44,7 @@ def chapter_parameters() -> list:
 
 
 CHAPTERS = chapter_parameters()
+CHAPTERS_WITH_READER_COMMAND_RUN = next((param.values[0] for param in CHAPTERS), None)
 
 
 def execute(notebook, working_directory: Path):
@@ -101,7 +102,10 @@ def test_every_check_fails_on_the_stubs(chapter_path):
     problems = problems_with_stubbed_run(executed)
     assert not problems, f"{target.name} run with its stubs:\n- " + "\n- ".join(problems)
     assert target.exists(), f"{target.relative_to(REPO_ROOT)} is missing; run: {GENERATE_COMMAND}"
-    assert_reader_command_fails_on_stubs(target)
+    if chapter_path == CHAPTERS_WITH_READER_COMMAND_RUN:
+        # The reader's nbval command is one more full run per chapter; its mechanism is the same for every chapter
+        # (and is also tested on the fixture below), so CI runs it on the first chapter only.
+        assert_reader_command_fails_on_stubs(target)
 
 
 # ---- the fixture chapter, executed ---------------------------------------------------------------
