@@ -10,6 +10,7 @@ GPU ?= 0
 STAMP := $(VENV)/.installed-gpu$(GPU)
 ASSETS_STAMP := book/_vendor/.fetched
 BOOK_HTML := _build/html/index.html
+TEST_WORKERS ?= auto
 
 .PHONY: book test lab venv assets browser lock clean help exercises
 
@@ -50,15 +51,23 @@ browser:
 	  else echo "Chromium missing: run 'sudo apt-get install chromium' (the browser test will be skipped)"; fi; \
 	fi
 
+# The execution cache does not know the profile: a build in another profile than the last one starts from scratch.
+# Notebooks are first executed in parallel into the cache (tools/preexecute.py); the build then only renders.
 book: $(STAMP) $(ASSETS_STAMP)
+	@if [ -d _build ] && [ "$$(cat _build/.profile 2>/dev/null)" != "$(PROFILE)" ]; then \
+	  echo "profile changed to $(PROFILE): removing _build"; rm -rf _build; fi
+	@mkdir -p _build && echo "$(PROFILE)" > _build/.profile
+	CHAPTERS_PROFILE=$(PROFILE) $(PY) tools/preexecute.py --cache _build/.jupyter_cache notebooks/[0-9]*.ipynb
 	CHAPTERS_PROFILE=$(PROFILE) $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo; echo "Book built with profile '$(PROFILE)'. Open: file://$(CURDIR)/$(BOOK_HTML)"
 
 # Unit tests, exercise checks and the site/browser tests (tests/), then every chapter notebook under nbval in the
 # smoke profile. The reader's exercise notebooks (notebooks/exercises/) hold stubs and are tested by tests/ instead.
+# pytest-xdist runs TEST_WORKERS processes (default: one per core); --dist loadscope keeps each notebook's cells
+# (and each test module) in one process, in order. TEST_WORKERS=0 runs everything in this process.
 test: $(STAMP) $(ASSETS_STAMP) browser
 	CHAPTERS_OFFLINE=1 CHAPTERS_PROFILE=smoke $(PY) -m pytest tests notebooks/[0-9]*.ipynb \
-	  --nbval-lax --nbval-current-env --nbval-cell-timeout=600 $(PYTEST_ARGS)
+	  --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 # Regenerate the reader's exercise notebooks from the chapter notebooks (solutions → stubs).
 exercises: $(STAMP)

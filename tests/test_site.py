@@ -1,7 +1,8 @@
 """The built book: it builds in the smoke profile, works offline, and its first chapter works in a real browser.
 
 A session fixture builds the whole book (``jupyter-book build`` with ``--warningiserror --nitpick``, the smoke
-profile, ``CHAPTERS_OFFLINE=1``) into a temporary folder, so the reader's ``_build/`` is never touched. Speed-ups:
+profile, ``CHAPTERS_OFFLINE=1``) into a temporary folder, so the reader's ``_build/`` is never touched; the
+notebooks are first executed in parallel into that build's cache (``tools/preexecute.py``). Speed-ups:
 
 - ``CHAPTERS_SITE_HTML=<dir>``: reuse an already built site (e.g. ``_build/html`` after
   ``make book PROFILE=smoke``) instead of building;
@@ -34,7 +35,7 @@ PROSE_PAGES = (
 )
 # A word the first chapter teaches (its "Receptive fields" section) and no prose page is about.
 SEARCH_WORD = "receptive"
-BUILD_TIMEOUT_S = int(os.environ.get("CHAPTERS_SITE_BUILD_TIMEOUT", "600"))
+BUILD_TIMEOUT_S = int(os.environ.get("CHAPTERS_SITE_BUILD_TIMEOUT", "1800"))
 VENDOR_STAMP = REPO / "book" / "_vendor" / ".fetched"
 
 # Hosts of CDNs, trackers and remote services that must not appear anywhere in a built page.
@@ -79,6 +80,24 @@ def _jupyter_book() -> str:
     return found
 
 
+def _preexecute_copies(workspace: Path, cache: Path, environment: dict) -> None:
+    """Fill the build's execution cache in parallel (tools/preexecute.py) from copies of the chapter notebooks.
+
+    Copies, so that these kernels write their run folders (checkpoints) under ``workspace``, never into
+    ``notebooks/runs`` where the nbval run of the same notebook may be training at the same moment (pytest-xdist).
+    The cache matches notebooks by content, so the build below uses these outputs; a notebook that failed here is
+    executed again by the build, which reports the error.
+    """
+    copies = workspace / "notebooks"
+    shutil.copytree(REPO / "notebooks", copies, ignore=shutil.ignore_patterns("runs", "exercises", ".ipynb_checkpoints"))
+    command = [sys.executable, str(REPO / "tools" / "preexecute.py"), "--cache", str(cache),
+               *sorted(str(path) for path in copies.glob("[0-9]*.ipynb"))]
+    try:
+        subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        pass  # the build executes whatever is not cached and enforces its own timeout
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> BuiltSite:
     """The book built in the smoke profile (or the site named by CHAPTERS_SITE_HTML)."""
@@ -93,9 +112,10 @@ def site(tmp_path_factory) -> BuiltSite:
                     "which fetches require.js, the widget manager and MathJax from the npm registry")
     output = Path(os.environ.get("CHAPTERS_SITE_OUTPUT") or tmp_path_factory.mktemp("site")).resolve()
     environment = {**os.environ, "CHAPTERS_PROFILE": "smoke", "CHAPTERS_OFFLINE": "1"}
+    started = time.perf_counter()
+    _preexecute_copies(tmp_path_factory.mktemp("executed"), output / "_build" / ".jupyter_cache", environment)
     command = [_jupyter_book(), "build", str(REPO), "--path-output", str(output),
                "--warningiserror", "--nitpick", "--keep-going"]
-    started = time.perf_counter()
     try:
         result = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True,
                                 timeout=BUILD_TIMEOUT_S)
