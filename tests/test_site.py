@@ -336,24 +336,8 @@ def _wait_for_change(page, read, before, timeout_s=10.0):
     return read()
 
 
-@pytest.mark.slow
-@pytest.mark.browser
-def test_first_chapter_works_offline_in_chromium(site, offline_page, tmp_path):
-    page = offline_page.page
-    page.goto(site.page(CHAPTER_PAGE).as_uri(), wait_until="load")
-
-    # Math: MathJax 3 (served from _static/mathjax) typeset the formulas.
-    page.wait_for_selector("mjx-container", timeout=60_000)
-    assert page.locator("mjx-container").count() >= 1
-
-    # The first frame player rendered from the embedded widget state: a slider and the stacked frame.
-    player = page.locator(".chapters-frame-player").first
-    player.wait_for(state="visible", timeout=60_000)
-    player.scroll_into_view_if_needed()
-    slider = player.locator(".widget-slider").first
-    stack = player.locator(".chapters-frame-player-stack").first
-    assert slider.is_visible() and stack.is_visible()
-    stack.locator("img, .widget-html, .widget-label").first.wait_for(state="visible", timeout=30_000)
+def _assert_slider_moves_the_frame(page, player, slider, stack) -> None:
+    """Move a frame player's slider one step (keyboard, else a drag) and check the visible frame changes."""
     readout = player.locator(".widget-readout").first
     frame_before, readout_before = _visible_frame(stack), readout.inner_text()
 
@@ -372,6 +356,27 @@ def test_first_chapter_works_offline_in_chromium(site, offline_page, tmp_path):
         frame_after = _wait_for_change(page, lambda: _visible_frame(stack), frame_before)
     assert frame_after != frame_before, "moving the slider did not change the visible frame"
     assert readout.inner_text() != readout_before, "the slider's readout did not change"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_first_chapter_works_offline_in_chromium(site, offline_page, tmp_path):
+    page = offline_page.page
+    page.goto(site.page(CHAPTER_PAGE).as_uri(), wait_until="load")
+
+    # Math: MathJax 3 (served from _static/mathjax) typeset the formulas.
+    page.wait_for_selector("mjx-container", timeout=60_000)
+    assert page.locator("mjx-container").count() >= 1
+
+    # The first frame player rendered from the embedded widget state: a slider and the stacked frame.
+    player = page.locator(".chapters-frame-player").first
+    player.wait_for(state="visible", timeout=60_000)
+    player.scroll_into_view_if_needed()
+    slider = player.locator(".widget-slider").first
+    stack = player.locator(".chapters-frame-player-stack").first
+    assert slider.is_visible() and stack.is_visible()
+    stack.locator("img, .widget-html, .widget-label").first.wait_for(state="visible", timeout=30_000)
+    _assert_slider_moves_the_frame(page, player, slider, stack)
 
     # Live (kernel) demos say on the static page that they need a kernel.
     notes = page.locator(".chapters-kernel-note")
@@ -401,3 +406,36 @@ def test_search_page_finds_the_first_chapter_offline(site, offline_page):
     assert any("01-convolution-arithmetic" in href for href in hrefs), hrefs
     assert offline_page.remote_requests == [], "the search page tried to reach other hosts"
     assert offline_page.page_errors == [], "JavaScript errors on the search page"
+
+
+def _chapter_pages() -> list:
+    """Every chapter notebook as its page in the built site (discovered at collection time)."""
+    return [pytest.param(f"notebooks/{path.stem}.html", id=path.stem)
+            for path in sorted((REPO / "notebooks").glob("[0-9]*.ipynb"))]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("chapter_page", _chapter_pages())
+def test_every_chapter_page_works_offline_in_chromium(site, offline_page, chapter_page):
+    """Each chapter loads from local files only, without JavaScript errors; its frame players render from the
+    embedded widget state, and the first one responds to its slider without a kernel."""
+    page = offline_page.page
+    page.goto(site.page(chapter_page).as_uri(), wait_until="load")
+    page.wait_for_selector("article", timeout=30_000)
+    players = page.locator(".chapters-frame-player")
+    for index in range(players.count()):
+        player = players.nth(index)
+        player.scroll_into_view_if_needed()
+        stack = player.locator(".chapters-frame-player-stack").first
+        stack.locator("img, .widget-html, .widget-label").first.wait_for(state="visible", timeout=30_000)
+        if index == 0:
+            _assert_slider_moves_the_frame(page, player, player.locator(".widget-slider").first, stack)
+    # A loaded-but-undecodable image is complete with zero width (lazy images not yet loaded are not complete).
+    broken = page.evaluate("""() => Array.from(document.querySelectorAll('article img'))
+        .filter(img => !img.closest('.chapters-frame-player') && img.complete && img.naturalWidth === 0)
+        .map(img => img.src.slice(0, 80))""")
+    assert broken == [], f"images that did not load: {broken[:5]}"
+    assert offline_page.remote_requests == [], "the page tried to reach other hosts"
+    assert offline_page.failed_local == [], "local files the page needs are missing"
+    assert offline_page.page_errors == [], "JavaScript errors on the page"
