@@ -151,10 +151,55 @@ def build_gru_forecaster(window_size: int = SOURCE_WINDOW, units: int = 256, *, 
 
 
 def tensorboard_callback(log_dir):
-    """``keras.callbacks.TensorBoard`` writing event files to ``log_dir`` (view with ``tensorboard --logdir``)."""
+    """A callback writing TensorBoard event files to ``log_dir`` (view with ``tensorboard --logdir``).
+
+    ``keras.callbacks.TensorBoard`` when the ``tensorboard`` package is installed; otherwise (the pinned CPU
+    environment ships TensorFlow without it, and ``tf.summary.scalar`` then raises) :func:`event_file_logger`,
+    which writes the same per-epoch scalars with TensorFlow's core summary ops."""
+    import importlib.util
+
     import keras
 
-    return keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=True, write_images=False)
+    if importlib.util.find_spec("tensorboard") is not None:
+        return keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=True, write_images=False)
+    return event_file_logger(log_dir)
+
+
+def event_file_logger(log_dir):
+    """A Keras callback writing each epoch's logs as TensorBoard scalars (``epoch_loss`` in ``train/``,
+    ``validation/``), as ``keras.callbacks.TensorBoard`` lays them out, without the tensorboard package."""
+    import keras
+    import tensorflow as tf
+    from tensorflow.core.framework import summary_pb2
+
+    class EventFileLogger(keras.callbacks.Callback):
+        def __init__(self, folder):
+            super().__init__()
+            self.folder = Path(folder)
+            self.writers = {}
+            self.metadata = summary_pb2.SummaryMetadata()
+            self.metadata.plugin_data.plugin_name = "scalars"
+
+        def _writer(self, split):
+            if split not in self.writers:
+                self.writers[split] = tf.summary.create_file_writer(str(self.folder / split))
+            return self.writers[split]
+
+        def on_epoch_end(self, epoch, logs=None):
+            for name, value in (logs or {}).items():
+                split, metric = ("validation", name[4:]) if name.startswith("val_") else ("train", name)
+                with self._writer(split).as_default():
+                    tf.summary.write(f"epoch_{metric}", tf.constant(float(value)), step=epoch,
+                                     metadata=self.metadata)
+            for writer in self.writers.values():
+                writer.flush()
+
+        def on_train_end(self, logs=None):
+            for writer in self.writers.values():
+                writer.close()
+            self.writers = {}
+
+    return EventFileLogger(log_dir)
 
 
 def event_files(log_dir) -> list[Path]:
