@@ -101,7 +101,7 @@ class SentimentSettings:
 
 
 SENTIMENT = ProfileSet(
-    smoke=SentimentSettings(num_reviews=500, maxlen=16, width=16, epochs=3, batch_size=64, learning_rate=0.01,
+    smoke=SentimentSettings(num_reviews=500, maxlen=16, width=32, epochs=4, batch_size=64, learning_rate=0.01,
                             patience=2, tagger_samples=512, tagger_epochs=4),
     standard=SentimentSettings(num_reviews=3000, maxlen=40, width=32, epochs=6, batch_size=64, learning_rate=0.005,
                                patience=2, tagger_samples=2048, tagger_epochs=8),
