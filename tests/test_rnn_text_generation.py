@@ -102,12 +102,17 @@ def test_the_callback_never_assigns_model_and_training_resumes(tmp_path):
     keras.utils.set_random_seed(1)
     text = "the cat sat on the mat. " * 40
     first = tg.train_char_model(text, cell="simple_rnn", seq_length=20, hidden_units=16, layers=1, epochs=1,
-                                batch_size=16, run_dir=tmp_path, patience=None, verbose=0)
+                                batch_size=16, run_dir=tmp_path, patience=None, sample_every=1, verbose=0)
     assert first.result.epochs_completed == 1
     again = tg.train_char_model(text, cell="simple_rnn", seq_length=20, hidden_units=16, layers=1, epochs=2,
-                                batch_size=16, run_dir=tmp_path, patience=None, verbose=0)
+                                batch_size=16, run_dir=tmp_path, patience=None, sample_every=1, verbose=0)
     assert again.result.resumed_from == 1 and again.result.epochs_run == 1
     assert training.read_state(tmp_path)["epochs_completed"] == 2
+    finished = tg.train_char_model(text, cell="simple_rnn", seq_length=20, hidden_units=16, layers=1, epochs=2,
+                                   batch_size=16, run_dir=tmp_path, patience=None, sample_every=1, verbose=0)
+    assert finished.result.epochs_run == 0                        # nothing trained, but the samples are kept
+    assert [epoch for epoch, _, _ in finished.samples] == [1, 2]
+    assert tg.read_samples(tmp_path / "samples.json") == finished.samples
 
 
 def test_builder_checks_arguments():

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -293,13 +294,20 @@ def _sample_callback_class():
         refuses (the property is read-only). ``samples`` holds ``(epoch, loss, {temperature: text})``."""
 
         def __init__(self, vocabulary: CharVocabulary, every: int = 10, length: int = 200,
-                     temperatures=(None,), seed: int = 0, verbose: bool = True):
+                     temperatures=(None,), seed: int = 0, verbose: bool = True, path=None):
             super().__init__()
             if isinstance(every, bool) or not isinstance(every, int) or every < 1:
                 raise ValueError(f"every must be a positive integer; got {every!r}")
             self.vocabulary, self.every, self.length = vocabulary, every, length
             self.temperatures, self.seed, self.verbose = tuple(temperatures), seed, verbose
-            self.samples: list[tuple[int, float, dict]] = []
+            self.path = None if path is None else Path(path)
+            self.samples: list[tuple[int, float, dict]] = read_samples(self.path) if self.path else []
+
+        def _save(self):
+            if self.path is not None:
+                rows = [[epoch, loss, [[t, text] for t, text in texts.items()]] for epoch, loss, texts in self.samples]
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.path.write_text(json.dumps(rows), encoding="utf-8")
 
         def on_epoch_end(self, epoch, logs=None):
             if epoch % self.every:
@@ -307,7 +315,9 @@ def _sample_callback_class():
             texts = CharSampler(self.model, self.vocabulary).generate(
                 self.length, temperatures=self.temperatures, seed=self.seed)
             loss = float((logs or {}).get("loss", float("nan")))
+            self.samples = [row for row in self.samples if row[0] < epoch + 1]   # an epoch redone after a resume
             self.samples.append((epoch + 1, loss, dict(zip(self.temperatures, texts))))
+            self._save()
             if self.verbose:
                 print(f"\nMy War and Peace (epoch {epoch + 1}, loss {loss:.4f}):\n{texts[0]}")
 
@@ -315,9 +325,19 @@ def _sample_callback_class():
 
 
 def SampleEveryN(vocabulary: CharVocabulary, every: int = 10, length: int = 200, temperatures=(None,),  # noqa: N802
-                 seed: int = 0, verbose: bool = True):
-    """The :class:`SampleEveryN` callback (class built on first use, so this module imports without Keras)."""
-    return _sample_callback_class()(vocabulary, every, length, temperatures, seed, verbose)
+                 seed: int = 0, verbose: bool = True, path=None):
+    """The :class:`SampleEveryN` callback (class built on first use, so this module imports without Keras).
+    With ``path`` (a JSON file) the samples are saved after each one and read back on creation, so a resumed or
+    finished run still has the samples of its earlier epochs."""
+    return _sample_callback_class()(vocabulary, every, length, temperatures, seed, verbose, path)
+
+
+def read_samples(path) -> list:
+    """Samples saved by :class:`SampleEveryN` (``[]`` when the file does not exist)."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    return [(epoch, loss, {t: text for t, text in texts}) for epoch, loss, texts in json.loads(path.read_text("utf-8"))]
 
 
 def checkpoint_callback(folder, monitor: str = "loss"):
@@ -354,7 +374,8 @@ def train_char_model(text: str, *, cell: str, seq_length: int, hidden_units: int
     x, y, vocabulary = make_char_dataset(text, seq_length)
     model = build_char_model(vocabulary.size, cell=cell, hidden_units=hidden_units, layers=layers,
                              learning_rate=learning_rate)
-    sampler = SampleEveryN(vocabulary, every=sample_every, length=sample_length, temperatures=temperatures)
+    sampler = SampleEveryN(vocabulary, every=sample_every, length=sample_length, temperatures=temperatures,
+                           path=Path(run_dir) / "samples.json")
     result = training.fit(model, x, y, epochs=epochs, batch_size=batch_size, run_dir=run_dir, monitor="loss",
                           early_stopping_patience=patience, verbose=verbose,
                           callbacks=[sampler, checkpoint_callback(Path(run_dir) / "weights")])
