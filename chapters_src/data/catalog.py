@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import imdb, substitutes
+from . import imdb, series, substitutes
 from .registry import DatasetSpec, register
 from .sources import ManualFileSource, PackagedSource, RemoteFile, Substitute, UrlSource
 
@@ -140,3 +140,4 @@ def register_builtin() -> None:
     """Register the five built-in datasets (replacing earlier registrations of the same names)."""
     for spec in _url_specs() + _local_specs():
         register(spec, replace=True)
+    series.register_series()  # sunspots, mauna_loa_co2 (statsmodels' packaged series; the RNN chapter)

@@ -61,6 +61,10 @@ _OPINION = ("the {aspect} was {intensifier} {negation} {adjective}",
 _VERDICT = ("{cue} the {film} is {negation} {intensifier} {adjective}",
             "{cue} i found it {negation} {adjective}",
             "{cue} this is {negation} a {adjective} {film}")
+# Verdicts whose adjective is turned around by words that come *after* it ("i thought it was good but it was
+# not" is negative): used only when make_synthetic(after_context=...) > 0. Every word is already in the vocabulary.
+_AFTER_VERDICT = ("{cue} i thought it was {intensifier} {adjective} but it was not",
+                  "{cue} i thought the {film} was {adjective} but it was not")
 _COMMON = ("the", "and", "a", "of", "to", "is", "in", "it", "i", "this", "that", "was", "as", "for", "with", "but")
 
 
@@ -164,11 +168,24 @@ def _opinion(template: str, polarity: int, rng: random.Random, **fixed: str) -> 
                  intensifier=rng.choice(INTENSIFIERS) if rng.random() < 0.4 else "", **fixed)
 
 
-def _review(label: int, rng: random.Random) -> list[str]:
-    """One synthetic review (50–400 words) whose verdict sentence carries ``label`` (1 positive, 0 negative)."""
+def _after_verdict(polarity: int, rng: random.Random) -> list[str]:
+    """A verdict with ``polarity`` whose adjective has the opposite polarity and is negated by a later "not"."""
+    adjective = rng.choice(NEGATIVE if polarity > 0 else POSITIVE)
+    return _fill(rng.choice(_AFTER_VERDICT), rng, cue=rng.choice(VERDICT_CUES), adjective=adjective,
+                 intensifier=rng.choice(INTENSIFIERS) if rng.random() < 0.4 else "")
+
+
+def _review(label: int, rng: random.Random, after_context: float = 0.0) -> list[str]:
+    """One synthetic review (50–400 words) whose verdict sentence carries ``label`` (1 positive, 0 negative).
+
+    With probability ``after_context`` the verdict is negated by words after its adjective (the random stream
+    is unchanged when ``after_context`` is 0, so the default data are the same as before the option existed)."""
     polarity = 1 if label else -1
     target = int(min(max(rng.lognormvariate(math.log(170), 0.5), 50), 385))
-    verdict = _opinion(rng.choice(_VERDICT), polarity, rng, cue=rng.choice(VERDICT_CUES))
+    if after_context > 0 and rng.random() < after_context:
+        verdict = _after_verdict(polarity, rng)
+    else:
+        verdict = _opinion(rng.choice(_VERDICT), polarity, rng, cue=rng.choice(VERDICT_CUES))
     sentences = [_opinion(rng.choice(_OPINION), polarity if rng.random() < 0.6 else -polarity, rng,
                           aspect=rng.choice(ASPECTS)) for _ in range(rng.randint(2, 6))]
     length = len(verdict) + sum(map(len, sentences))
@@ -180,12 +197,12 @@ def _review(label: int, rng: random.Random) -> list[str]:
     return body + verdict if rng.random() < 0.75 else verdict + body
 
 
-def _reviews(count: int, seed: int) -> tuple[list[list[str]], np.ndarray]:
+def _reviews(count: int, seed: int, after_context: float = 0.0) -> tuple[list[list[str]], np.ndarray]:
     """``count`` reviews with balanced, shuffled labels, from ``random.Random(seed)`` (stable across platforms)."""
     rng = random.Random(seed)
     labels = [index % 2 for index in range(count)]
     rng.shuffle(labels)
-    return [_review(label, rng) for label in labels], np.asarray(labels, dtype="int64")
+    return [_review(label, rng, after_context) for label in labels], np.asarray(labels, dtype="int64")
 
 
 @functools.lru_cache(maxsize=1)
@@ -209,13 +226,17 @@ def _default_num_reviews() -> int:
 
 def make_synthetic(*, num_words: int | None = None, skip_top: int = 0, maxlen: int | None = None, seed: int = 113,
                    start_char: int | None = 1, oov_char: int | None = 2, index_from: int = 3,
-                   num_reviews: int | None = None, generation_seed: int = 0) -> ImdbData:
+                   num_reviews: int | None = None, generation_seed: int = 0,
+                   after_context: float = 0.0) -> ImdbData:
     """Synthetic IMDB: ``num_reviews`` per split (default by profile), same structure and conventions as Keras.
 
     ``generation_seed`` fixes the text (train and test come from two streams of it); ``seed`` is Keras' shuffle
-    seed. ``num_words=None`` keeps every word of the 195-word vocabulary.
+    seed. ``num_words=None`` keeps every word of the 195-word vocabulary. ``after_context`` (default 0): the share
+    of reviews whose verdict is negated by words *after* its adjective ("i thought it was good but it was not").
     """
     _check_int("num_reviews", num_reviews, 2, allow_none=True)
+    if isinstance(after_context, bool) or not isinstance(after_context, (int, float)) or not 0 <= after_context <= 1:
+        raise ValueError(f"after_context must be a number in [0, 1]; got {after_context!r}")
     _check_int("generation_seed", generation_seed, 0)
     count = num_reviews or _default_num_reviews()
     word_index = synthetic_word_index()
@@ -223,7 +244,7 @@ def make_synthetic(*, num_words: int | None = None, skip_top: int = 0, maxlen: i
         num_words = len(word_index) + index_from + 1
     encoded = []
     for offset in (0, 1):
-        reviews, labels = _reviews(count, generation_seed * 2 + offset)
+        reviews, labels = _reviews(count, generation_seed * 2 + offset, after_context)
         encoded.append(([[word_index[word] for word in review] for review in reviews], labels))
     train, test = apply_keras_conventions(*encoded[0], *encoded[1], num_words=num_words, skip_top=skip_top,
                                           maxlen=maxlen, seed=seed, start_char=start_char, oov_char=oov_char,
