@@ -20,7 +20,7 @@ class CellSettings:
 
 
 CELLS = ProfileSet(
-    smoke=CellSettings(io_samples=256, io_epochs=6, gradient_time_steps=40),
+    smoke=CellSettings(io_samples=128, io_epochs=2, gradient_time_steps=40),
     standard=CellSettings(io_samples=1024, io_epochs=25, gradient_time_steps=80),
     full=CellSettings(io_samples=4096, io_epochs=60, gradient_time_steps=100),
 )
@@ -101,8 +101,8 @@ class SentimentSettings:
 
 
 SENTIMENT = ProfileSet(
-    smoke=SentimentSettings(num_reviews=500, maxlen=16, width=32, epochs=4, batch_size=64, learning_rate=0.01,
-                            patience=2, tagger_samples=512, tagger_epochs=4),
+    smoke=SentimentSettings(num_reviews=300, maxlen=16, width=16, epochs=2, batch_size=64, learning_rate=0.01,
+                            patience=2, tagger_samples=256, tagger_epochs=2),
     standard=SentimentSettings(num_reviews=3000, maxlen=40, width=32, epochs=6, batch_size=64, learning_rate=0.005,
                                patience=2, tagger_samples=2048, tagger_epochs=8),
     full=SentimentSettings(num_reviews=None, maxlen=None, width=None, epochs=None, batch_size=None,
