@@ -260,6 +260,7 @@ def moving_shapes(*, n_videos: int = 400, frames: int = 16, size: int = 16, shap
 CLEVR_COLOURS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (50, 90, 230), "yellow": (230, 210, 40),
                  "purple": (150, 60, 190)}
 CLEVR_SHAPES = ("circle", "square", "triangle")
+BACKGROUND = 16   # a dark background: the objects carry all the signal (a bright one drowns it)
 QUESTION_TYPES = ("shape", "colour", "count", "position")
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five")
 
@@ -332,7 +333,7 @@ def sort_of_clevr(*, n_images: int = 300, questions_per_image: int = 4, size: in
     cell = size // grid
     object_size = max(3, int(cell * 0.8))
     rng = np.random.default_rng(seed)
-    images = np.full((n_images, size, size, 3), 235, dtype="uint8")
+    images = np.full((n_images, size, size, 3), BACKGROUND, dtype="uint8")
     scenes, image_index, questions, answers, types = [], [], [], [], []
     turn = 0
     colour_names = tuple(CLEVR_COLOURS)
