@@ -141,3 +141,4 @@ def register_builtin() -> None:
     for spec in _url_specs() + _local_specs():
         register(spec, replace=True)
     series.register_series()  # sunspots, mauna_loa_co2 (statsmodels' packaged series; the RNN chapter)
+    from . import media; media.register()  # noqa: E702  breakbeat, audio_tones, moving_shapes, sort_of_clevr (CNNs beyond still images)
