@@ -23,7 +23,9 @@ class GanSettings:
     models' hidden units (1 = the source's 256/512/1024); judge_epochs: epochs of the digit
     classifier used as a judge; quality_samples: generated samples per Fréchet-distance measurement;
     quality_every: measure every that many epochs (and always after the last); compiled: ``tf.function`` steps
-    (False: eager, cheaper for a handful of steps); frames: frames of each precomputed explorer player.
+    (False: eager, cheaper for a handful of steps); frames: frames of each precomputed explorer player;
+    generator_learning_rate: the generator's Adam rate (the discriminator's is always 2e-4; the source suggests
+    0.001 for the generator as an option).
     """
 
     epochs: int
@@ -36,6 +38,7 @@ class GanSettings:
     quality_every: int
     compiled: bool
     frames: int
+    generator_learning_rate: float = 2e-4
 
 
 def _smoke(**changes):
