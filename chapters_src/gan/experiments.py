@@ -59,7 +59,8 @@ def run_model(kind: str, settings, digits: gan_data.GanDigits, reference: metric
     gan = gan_training.build_gan(kind, base_filters=settings.base_filters, width_divisor=settings.width_divisor,
                                  book_continuous_loss=book_continuous_loss)
     trainer = gan_training.GanTrainer(gan, compiled=settings.compiled,
-                                      generator_learning_rate=settings.generator_learning_rate)
+                                      generator_learning_rate=settings.generator_learning_rate,
+                                      generator_updates=settings.generator_updates)
     noise = gan_training.sample_noise(np.random.default_rng(seed + 1), settings.quality_samples, gan.noise_size)
     condition = evaluation_condition(kind, settings.quality_samples)
 

@@ -25,7 +25,8 @@ class GanSettings:
     quality_every: measure every that many epochs (and always after the last); compiled: ``tf.function`` steps
     (False: eager, cheaper for a handful of steps); frames: frames of each precomputed explorer player;
     generator_learning_rate: the generator's Adam rate (the discriminator's is always 2e-4; the source suggests
-    0.001 for the generator as an option).
+    0.001 for the generator as an option); generator_updates: generator steps per discriminator step (the
+    source: 2).
     """
 
     epochs: int
@@ -39,6 +40,7 @@ class GanSettings:
     compiled: bool
     frames: int
     generator_learning_rate: float = 2e-4
+    generator_updates: int = 2
 
 
 def _smoke(**changes):
