@@ -164,9 +164,9 @@ def _train(tmp_path, name, epochs, resume=True, kind="dcgan"):
 
     keras.utils.set_random_seed(3)
     gan = gt.build_gan(kind, base_filters=4)
-    digits = gd.load_digits(prefer="substitute", max_images=48)
+    digits = gd.load_digits(prefer="substitute", max_images=30)
     trainer = gt.GanTrainer(gan, compiled=False)
-    result = gt.train_gan(trainer, gt.prepare_images(gan, digits.images), epochs=epochs, batch_size=20,
+    result = gt.train_gan(trainer, gt.prepare_images(gan, digits.images), epochs=epochs, batch_size=12,
                           run_dir=tmp_path / name, resume=resume, seed=1, verbose=0,
                           epoch_end=lambda epoch, g: {"epoch_seen": epoch})
     return gan, trainer, result
@@ -178,7 +178,7 @@ def test_resumed_run_equals_an_uninterrupted_run(tmp_path):
     gan_split, trainer_split, split = _train(tmp_path, "split", epochs=2)           # new process, same run_dir
     assert split.resumed_from == 1 and split.epochs_run == 1 and split.epochs_completed == 2
     assert full.history["epoch_seen"] == split.history["epoch_seen"] == [1.0, 2.0]
-    assert len(split.step_losses["d_loss"]) == 6                                    # 3 batches (20, 20, 8) × 2
+    assert len(split.step_losses["d_loss"]) == 6                                    # 3 batches (12, 12, 6) × 2
     for a, b in zip(gan_full.generator.get_weights() + gan_full.discriminator.get_weights(),
                     gan_split.generator.get_weights() + gan_split.discriminator.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
@@ -204,8 +204,8 @@ def test_interrupted_commit_is_cleaned_up_and_a_changed_checkpoint_is_not_truste
     assert state["epochs_completed"] == 2 and state["checkpoint"] == "checkpoint-epoch-0002.npz"
     with open(run / "checkpoint-epoch-0002.npz", "ab") as handle:                    # corrupted afterwards
         handle.write(b"junk")
-    _, _, result = _train(tmp_path, "run", epochs=2)
-    assert result.resumed_from == 0 and result.epochs_run == 2
+    _, _, result = _train(tmp_path, "run", epochs=1)
+    assert result.resumed_from == 0 and result.epochs_run == 1
     assert "starting fresh" in capsys.readouterr().out
     with pytest.raises(ValueError, match="holds a dcgan run"):
         _train(tmp_path, "run", epochs=3, kind="infogan")
