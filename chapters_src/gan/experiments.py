@@ -1,0 +1,207 @@
+"""What the four GAN notebooks run: train a model with its quality tracked per epoch, measure it, compare runs,
+and draw the latent-space explorer's frames.
+
+A notebook does::
+
+    digits = gan_data.load_digits(max_images=settings.max_images)
+    judge = metrics.train_judge(digits, run_dir=...)           # once; later notebooks load it
+    reference = metrics.quality_reference(judge, digits.images)
+    run = experiments.run_model("vanilla", settings, digits, reference, run_dir=...)
+    experiments.final_quality(run)                             # numbers of the comparison table (saved as JSON)
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import data as gan_data
+from . import metrics
+from . import training as gan_training
+
+QUALITY_FILENAME = "quality.json"
+NAMES = {"vanilla": "vanilla GAN", "dcgan": "DCGAN", "cgan": "conditional GAN", "infogan": "InfoGAN"}
+
+
+@dataclasses.dataclass
+class ModelRun:
+    """A trained GAN with its training result, settings and the quality reference it was measured against."""
+
+    kind: str
+    gan: gan_training.Gan
+    trainer: gan_training.GanTrainer
+    result: gan_training.GanResult
+    settings: object
+    reference: metrics.QualityReference
+    evaluation_noise: np.ndarray
+
+
+def evaluation_condition(kind: str, count: int, seed: int = 7):
+    """The condition used to measure a model: CGAN labels 0–9 in turn, InfoGAN sampled codes, else None."""
+    if kind == "cgan":
+        return gan_data.one_hot(np.arange(count) % 10)
+    if kind == "infogan":
+        return gan_training.sample_codes(np.random.default_rng(seed), count)
+    return None
+
+
+def run_model(kind: str, settings, digits: gan_data.GanDigits, reference: metrics.QualityReference, run_dir,
+              *, seed: int = 0, padding_value: float = gan_data.BACKGROUND, book_continuous_loss: bool = False,
+              resume: bool = True, verbose: int = 1) -> ModelRun:
+    """Build and train a ``kind`` GAN with ``settings`` on ``digits``; the Fréchet distance to real digits
+    (``frechet_distance``) is measured every ``settings.quality_every`` epochs (and after the last), on
+    ``settings.quality_samples`` samples from fixed noise. Resumes from / reloads ``run_dir``."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    gan = gan_training.build_gan(kind, base_filters=settings.base_filters, width_divisor=settings.width_divisor,
+                                 book_continuous_loss=book_continuous_loss)
+    trainer = gan_training.GanTrainer(gan, compiled=settings.compiled,
+                                      generator_learning_rate=settings.generator_learning_rate,
+                                      generator_updates=settings.generator_updates)
+    noise = gan_training.sample_noise(np.random.default_rng(seed + 1), settings.quality_samples, gan.noise_size)
+    condition = evaluation_condition(kind, settings.quality_samples)
+
+    def epoch_end(epoch, model):
+        if epoch % settings.quality_every and epoch != settings.epochs:
+            return {"frechet_distance": float("nan")}
+        return {"frechet_distance": reference.distance_to_real(gan_training.generate(model, noise, condition))}
+
+    labels = gan_data.one_hot(digits.labels) if kind == "cgan" else None
+    result = gan_training.train_gan(trainer, gan_training.prepare_images(gan, digits.images, padding_value), labels,
+                                    epochs=settings.epochs, batch_size=settings.batch_size, run_dir=run_dir,
+                                    resume=resume, seed=seed, epoch_end=epoch_end, verbose=verbose)
+    return ModelRun(kind, gan, trainer, result, settings, reference, noise)
+
+
+def final_quality(run: ModelRun, samples_per_code: int = 50, seed: int = 11) -> dict:
+    """The comparison table's row for ``run`` (also written to ``quality.json`` in its run folder): the last
+    Fréchet distance, the two baselines, seconds per epoch and, for CGAN, label fidelity, for InfoGAN, the code →
+    digit map, its purity and the rotation (degrees from c = −3 to c = 3)."""
+    history = run.result.history["frechet_distance"]
+    row = {"model": NAMES[run.kind], "kind": run.kind, "epochs": run.result.epochs_completed,
+           "frechet_distance": float(history[-1]), "real_vs_real": run.reference.real_vs_real,
+           "noise_vs_real": run.reference.noise_vs_real,
+           "seconds_per_epoch": float(np.median(run.result.seconds_per_epoch)),
+           "frechet_history": [None if np.isnan(v) else float(v) for v in history]}
+    judge, rng = run.reference.judge, np.random.default_rng(seed)
+    if run.kind == "cgan":
+        labels = np.repeat(np.arange(10), samples_per_code)
+        images = gan_training.generate(run.gan, gan_training.sample_noise(rng, len(labels)), gan_data.one_hot(labels))
+        fidelity = metrics.label_fidelity(judge.predict(images), labels)
+        row.update(label_fidelity=float(np.nanmean(fidelity)), fidelity_per_label=fidelity.tolist())
+    if run.kind == "infogan":
+        row.update(infogan_codes(run, samples_per_code, rng))
+    Path(run.result.run_dir, QUALITY_FILENAME).write_text(json.dumps(row, indent=1), encoding="utf-8")
+    return row
+
+
+def infogan_codes(run: ModelRun, samples_per_code: int, rng: np.random.Generator) -> dict:
+    """Code purity (one categorical code at a time, continuous code 0) and rotation (continuous −3 … 3)."""
+    categories = np.repeat(np.arange(10), samples_per_code)
+    codes = np.zeros((len(categories), 11), "float32")
+    codes[np.arange(len(categories)), 1 + categories] = 1.0
+    noise = gan_training.sample_noise(rng, len(categories))
+    digits, purity = metrics.code_purity(run.reference.judge.predict(gan_training.generate(run.gan, noise, codes)),
+                                         categories)
+    values = np.linspace(-3, 3, 7)
+    orientations = []
+    for value in values:
+        codes[:, 0] = value
+        orientations.append(metrics.orientation_degrees(gan_training.generate(run.gan, noise, codes)))
+    orientation = np.stack(orientations)                             # (values, samples)
+    slope = metrics.rotation_by_code(orientation.ravel(), np.repeat(values, orientation.shape[1]))
+    return {"code_to_digit": digits.tolist(), "code_purity": float(np.nanmean(purity)),
+            "purity_per_code": purity.tolist(), "distinct_digits": int(len(set(digits.tolist()))),
+            "rotation_degrees": float(6 * slope)}
+
+
+def load_quality_rows(root, kinds=("vanilla", "dcgan", "cgan", "infogan")) -> tuple[list[dict], list[str]]:
+    """The ``quality.json`` rows found under ``root/<kind>`` and the kinds whose run is missing."""
+    rows, missing = [], []
+    for kind in kinds:
+        path = Path(root, kind, QUALITY_FILENAME)
+        try:
+            rows.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            missing.append(kind)
+    return rows, missing
+
+
+def quality_table(rows) -> str:
+    """A Markdown table of the rows of :func:`final_quality` (one per model)."""
+    lines = ["| model | epochs | Fréchet distance | real vs real | noise vs real | s / epoch | label fidelity | "
+             "code purity | rotation (°) |", "|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        fidelity = f"{row['label_fidelity']:.2f}" if "label_fidelity" in row else "–"
+        purity = f"{row['code_purity']:.2f}" if "code_purity" in row else "–"
+        rotation = f"{row['rotation_degrees']:+.0f}" if "rotation_degrees" in row else "–"
+        lines.append(f"| {row['model']} | {row['epochs']} | {row['frechet_distance']:.1f} | {row['real_vs_real']:.1f} "
+                     f"| {row['noise_vs_real']:.1f} | {row['seconds_per_epoch']:.1f} | {fidelity} | {purity} | "
+                     f"{rotation} |")
+    return "\n".join(lines)
+
+
+def plot_quality(rows_or_history, reference: metrics.QualityReference | None = None, title: str | None = None):
+    """Fréchet distance against epochs, for one history (with ``reference``) or several ``final_quality`` rows,
+    with the real-vs-real floor and the noise ceiling as dashed lines (log scale)."""
+    import matplotlib.pyplot as plt
+
+    from chapters_src import plots
+
+    if isinstance(rows_or_history, dict):
+        rows = [{"model": "this model", "frechet_history": rows_or_history["frechet_distance"],
+                 "real_vs_real": reference.real_vs_real, "noise_vs_real": reference.noise_vs_real}]
+    else:
+        rows = list(rows_or_history)
+    if not rows:
+        raise ValueError("nothing to plot: no history or rows given")
+    with plots.style_context():
+        figure, axes = plt.subplots(figsize=(7.0, 3.8), layout="constrained")
+        for row in rows:
+            values = np.array([np.nan if v is None else v for v in row["frechet_history"]], dtype=float)
+            epochs = np.arange(1, len(values) + 1)
+            measured = ~np.isnan(values)
+            axes.plot(epochs[measured], values[measured], "o-", markersize=4, label=row["model"])
+        axes.axhline(rows[0]["noise_vs_real"], color="grey", linestyle="--", label="uniform noise vs real")
+        axes.axhline(rows[0]["real_vs_real"], color="black", linestyle=":", label="real vs real")
+        axes.set_yscale("log")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel("Fréchet distance (judge features)")
+        axes.legend(fontsize=9)
+        axes.set_title(title or "sample quality per epoch (lower is better)")
+    return figure
+
+
+# --------------------------------------------------------------------------------------------- explorer frames
+def interpolation_images(gan, start, end, steps: int, condition=None) -> np.ndarray:
+    """Generator outputs along the straight line from noise ``start`` ``(k, 100)`` to ``end``: ``(steps, k, H, W)``."""
+    if steps < 2:
+        raise ValueError(f"steps must be >= 2; got {steps!r}")
+    start, end = np.asarray(start, "float32"), np.asarray(end, "float32")
+    frames = []
+    for t in np.linspace(0.0, 1.0, steps):
+        frames.append(gan_data.as_display_images(gan_training.generate(gan, (1 - t) * start + t * end, condition)))
+    return np.stack(frames)
+
+
+def row_figure(images, titles=None, title=None):
+    """One row of images (``(k, H, W)`` in [-1, 1]) as a compact figure for a frame player."""
+    import matplotlib.pyplot as plt
+
+    from chapters_src import plots
+
+    pictures = gan_data.as_display_images(images)
+    with plots.style_context():
+        figure, axes = plt.subplots(1, len(pictures), figsize=(0.9 * len(pictures), 1.25 if title else 1.0),
+                                    squeeze=False, gridspec_kw=dict(wspace=0.05))
+        for index, ax in enumerate(axes[0]):
+            ax.imshow((np.clip(pictures[index], -1, 1) + 1) / 2, cmap="gray", vmin=0, vmax=1)
+            ax.set_axis_off()
+            if titles is not None:
+                ax.set_title(str(titles[index]), fontsize=8)
+        if title:
+            figure.suptitle(title, fontsize=10)
+    return figure

@@ -1,0 +1,69 @@
+"""Hyperparameters of the four GAN notebooks, one ``ProfileSet`` per model.
+
+``full`` is the source chapter: all 70,000 MNIST images, batch 128, the source's widths and epochs (vanilla 100,
+DCGAN 50, CGAN 100, InfoGAN 50). ``standard`` is what a laptop CPU trains in a few minutes per model while the digits
+become recognisable: at most 2,000 images (the offline set has 1,797), batch 32 (twice the updates per epoch),
+half the dense models' hidden units (``width_divisor=2``: 128/256/512) and a quarter of the convolutional models'
+filters (``base_filters=16``: D 16/32/64, G 64/32/16). ``smoke`` runs in
+seconds for CI.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chapters_src.profiles import ProfileSet
+
+
+@dataclass(frozen=True)
+class GanSettings:
+    """One GAN notebook's settings.
+
+    epochs, batch_size: the training loop; max_images: digits used (None: all; train + test as in the source);
+    base_filters: width of the convolutional models (64 = the source); width_divisor: divides the dense
+    models' hidden units (1 = the source's 256/512/1024); judge_epochs: epochs of the digit
+    classifier used as a judge; quality_samples: generated samples per Fréchet-distance measurement;
+    quality_every: measure every that many epochs (and always after the last); compiled: ``tf.function`` steps
+    (False: eager, cheaper for a handful of steps); frames: frames of each precomputed explorer player;
+    generator_learning_rate: the generator's Adam rate (the discriminator's is always 2e-4; the source suggests
+    0.001 for the generator as an option); generator_updates: generator steps per discriminator step (the
+    source: 2).
+    """
+
+    epochs: int
+    batch_size: int
+    max_images: int | None
+    base_filters: int
+    width_divisor: int
+    judge_epochs: int
+    quality_samples: int
+    quality_every: int
+    compiled: bool
+    frames: int
+    generator_learning_rate: float = 2e-4
+    generator_updates: int = 2
+
+
+def _smoke(**changes):
+    values = dict(epochs=2, batch_size=64, max_images=384, base_filters=8, width_divisor=2, judge_epochs=2, quality_samples=200,
+                  quality_every=1, compiled=True, frames=5)
+    values.update(changes)
+    return GanSettings(**values)
+
+
+def _standard(**changes):
+    values = dict(epochs=40, batch_size=32, max_images=2_000, base_filters=16, width_divisor=2, judge_epochs=4,
+                  quality_samples=600, quality_every=5, compiled=True, frames=9)
+    values.update(changes)
+    return GanSettings(**values)
+
+
+def _full(epochs):
+    return GanSettings(epochs=epochs, batch_size=128, max_images=None, base_filters=64, width_divisor=1, judge_epochs=5,
+                       quality_samples=2_000, quality_every=5, compiled=True, frames=11)
+
+
+VANILLA = ProfileSet(smoke=_smoke(), standard=_standard(), full=_full(100))
+DCGAN = ProfileSet(smoke=_smoke(), standard=_standard(epochs=10, quality_every=2), full=_full(50))
+CGAN = ProfileSet(smoke=_smoke(), standard=_standard(), full=_full(100))
+INFOGAN = ProfileSet(smoke=_smoke(), standard=_standard(epochs=10, quality_every=2), full=_full(50))
+BY_KIND = {"vanilla": VANILLA, "dcgan": DCGAN, "cgan": CGAN, "infogan": INFOGAN}
