@@ -460,28 +460,29 @@ def factorisation_saving(kernel_size: int, kind: str) -> float:
 # --------------------------------------------------------------------------------------------------------------
 
 def residual_block(x, filters: int, strides: int = 1, residual: bool = True, use_batch_norm: bool = True,
-                   name: str = "block"):
+                   name: str = "block", batch_norm_momentum: float = 0.99):
     """The basic two-layer block of ResNet-18/34: 3×3 conv → [BN] → ReLU → 3×3 conv → [BN] → (+ shortcut) → ReLU.
 
     The shortcut is the identity when shapes agree and a 1×1 strided projection (+ BN) otherwise.
     ``residual=False`` gives the *plain* block of He et al.'s Fig. 4 (same layers, no shortcut). With the last
     convolution (and its bias) at zero the block outputs ``ReLU(x)``: it has turned itself off.
+    ``batch_norm_momentum``: of the moving statistics (lower it for runs of only a few hundred steps).
     """
     shortcut = x
     y = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=not use_batch_norm,
                       name=f"{name}_1_conv")(x)
     if use_batch_norm:
-        y = layers.BatchNormalization(name=f"{name}_1_bn")(y)
+        y = layers.BatchNormalization(momentum=batch_norm_momentum, name=f"{name}_1_bn")(y)
     y = layers.Activation("relu", name=f"{name}_1_relu")(y)
     y = layers.Conv2D(filters, 3, padding="same", use_bias=not use_batch_norm, name=f"{name}_2_conv")(y)
     if use_batch_norm:
-        y = layers.BatchNormalization(name=f"{name}_2_bn")(y)
+        y = layers.BatchNormalization(momentum=batch_norm_momentum, name=f"{name}_2_bn")(y)
     if residual:
         if strides != 1 or x.shape[-1] != filters:
             shortcut = layers.Conv2D(filters, 1, strides=strides, use_bias=not use_batch_norm,
                                      name=f"{name}_0_conv")(x)
             if use_batch_norm:
-                shortcut = layers.BatchNormalization(name=f"{name}_0_bn")(shortcut)
+                shortcut = layers.BatchNormalization(momentum=batch_norm_momentum, name=f"{name}_0_bn")(shortcut)
         y = layers.Add(name=f"{name}_add")([shortcut, y])
     return layers.Activation("relu", name=f"{name}_out")(y)
 
