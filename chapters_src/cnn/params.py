@@ -230,3 +230,48 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def separable_savings_from_table(rows: list[dict]) -> list[dict]:
+    """:func:`chapters_src.cnn.architectures.separable_savings` from a stored table (3×3 kernels, no biases):
+    a ``SeparableConv2D`` has ``C_in·(9 + C_out)`` weights, so ``C_in`` follows from its count; a
+    ``DepthwiseConv2D`` has ``9·C``. ``ordinary`` is the plain ``Conv2D`` count ``9·C_in·C_out``."""
+    savings = []
+    for row in rows:
+        if row["type"] == "SeparableConv2D":
+            channels_out = row["output_shape"][-1]
+            channels_in = row["parameters"] // (9 + channels_out)
+        elif row["type"] == "DepthwiseConv2D":
+            channels_in = channels_out = row["output_shape"][-1]
+        else:
+            continue
+        ordinary = 9 * channels_in * channels_out
+        savings.append(dict(layer=row["layer"], channels_in=channels_in, channels_out=channels_out,
+                            separable=row["parameters"], ordinary=ordinary, ratio=ordinary / row["parameters"]))
+    return savings
+
+
+def card_html(record: dict, max_rows: int = 40) -> str:
+    """One architecture as an HTML card (for the notebook's frame player): counts against the published figure,
+    then the layer table (or the stage table when there are more than ``max_rows`` layers)."""
+    from html import escape
+
+    computed = record["trainable"] if record["counts"] == "trainable" else record["total"]
+    status = "equal" if computed == record["published"] else f"≈ (within {abs(computed / record['published'] - 1):.1%})"
+    rows = record["rows"]
+    if len(rows) > max_rows:
+        header, body = ("stage", "layers", "output shape", "parameters"), [
+            (s["stage"], s["layers"], "×".join(map(str, s["output_shape"])), f"{s['parameters']:,}")
+            for s in stage_table(rows)]
+    else:
+        header, body = ("layer", "type", "output shape", "parameters"), [
+            (r["layer"], r["type"], "×".join(map(str, r["output_shape"])), f"{r['parameters']:,}") for r in rows]
+    cells = "".join("<tr>" + "".join(f"<td style='padding:0 .6em'>{escape(str(v))}</td>" for v in line) + "</tr>"
+                    for line in body)
+    heading = "".join(f"<th style='padding:0 .6em;text-align:left'>{h}</th>" for h in header)
+    return (f"<div style='font-size:0.85em'><b>{escape(record['title'])}</b> — input "
+            f"{'×'.join(map(str, record['input_shape']))}<br>computed: <b>{computed:,}</b> {record['counts']} "
+            f"parameters; published: {record['published']:,} ({status})<br><i>{escape(record['source'])}</i><br>"
+            f"total {record['total']:,} = {record['trainable']:,} trainable + {record['non_trainable']:,} "
+            f"non-trainable<div style='max-height:22em;overflow-y:auto;margin-top:.4em'><table>"
+            f"<thead><tr>{heading}</tr></thead><tbody>{cells}</tbody></table></div></div>")
