@@ -193,3 +193,16 @@ def test_params_command_exit_status(monkeypatch):
     assert params.main(["tiny"]) == 1
     with pytest.raises(ValueError, match="unknown architecture"):
         params.check(["nonexistent"], out=io.StringIO())
+
+
+def test_separable_savings_from_a_stored_table_equal_the_ones_from_the_model():
+    inputs = keras.Input((9, 9, 24))
+    x = keras.layers.SeparableConv2D(40, 3, padding="same", use_bias=False, name="sep")(inputs)
+    x = keras.layers.DepthwiseConv2D(3, padding="same", use_bias=False, name="dw")(x)
+    model = keras.Model(inputs, x)
+    from_model = [(r["layer"], r["separable"], r["ordinary"]) for r in arch.separable_savings(model)]
+    from_table = [(r["layer"], r["separable"], r["ordinary"])
+                  for r in params.separable_savings_from_table(params.layer_table(model))]
+    assert from_model == from_table == [("sep", 9 * 24 + 24 * 40, 9 * 24 * 40), ("dw", 9 * 40, 9 * 40 * 40)]
+    html = params.card_html(params.load_tables()["vgg16"])
+    assert "138,357,544" in html and "block5_pool" in html and "(equal)" in html
