@@ -10,7 +10,7 @@ from ..profiles import ProfileSet
 @dataclass(frozen=True)
 class ArchitectureSettings:
     """Notebook 02. ``build_live``: rebuild every network in the notebook (else read the stored tables that the
-    tests verify). BN experiment (Ioffe & Szegedy 2015, Fig. 1: 3 × Dense(100, sigmoid), batches of 60, 50,000
+    tests verify; building all fifteen costs about a minute of CPU, so only ``full`` does). BN experiment (Ioffe & Szegedy 2015, Fig. 1: 3 × Dense(100, sigmoid), batches of 60, 50,000
     steps on MNIST). Residual experiment (He et al. 2016, Fig. 4: plain/residual 18 and 34 layers on ImageNet)."""
 
     build_live: bool
@@ -47,9 +47,9 @@ ARCHITECTURE_SETTINGS = ProfileSet(
     smoke=ArchitectureSettings(build_live=False, image_size=7, bn_steps=150, bn_batch_size=60, bn_eval_every=10,
                                bn_learning_rate=0.5, residual_blocks=(1, 3), residual_width=8,
                                residual_epochs=3, residual_batch_size=32, residual_train_examples=None),
-    standard=ArchitectureSettings(build_live=True, image_size=14, bn_steps=1_500, bn_batch_size=60,
-                                  bn_eval_every=25, bn_learning_rate=0.5, residual_blocks=(3, 8),
-                                  residual_width=16, residual_epochs=8, residual_batch_size=64,
+    standard=ArchitectureSettings(build_live=False, image_size=14, bn_steps=1_000, bn_batch_size=60,
+                                  bn_eval_every=25, bn_learning_rate=0.5, residual_blocks=(2, 6),
+                                  residual_width=16, residual_epochs=6, residual_batch_size=64,
                                   residual_train_examples=None),
     full=ArchitectureSettings(build_live=True, image_size=28, bn_steps=50_000, bn_batch_size=60, bn_eval_every=500,
                               bn_learning_rate=0.5, residual_blocks=(8, 16), residual_width=16, residual_epochs=30,
