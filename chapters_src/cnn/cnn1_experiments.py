@@ -243,8 +243,9 @@ def plot_imagenet_winners(winners=IMAGENET_WINNERS):
     years = [w["year"] for w in winners]
     bars = ax.bar(years, [w["top5"] for w in winners], color="tab:blue", label="published top-5 error")
     for bar, w in zip(bars, winners):
-        ax.annotate(f"{w['top5']:g} %\n{w['entry'].split(' (')[0]}", (bar.get_x() + bar.get_width() / 2,
-                    bar.get_height()), ha="center", va="bottom", fontsize=7)
+        ax.annotate(f"{w['top5']:g} %", (bar.get_x() + bar.get_width() / 2, bar.get_height() / 2), ha="center",
+                    va="center", fontsize=8, color="white", fontweight="bold")
+    ax.set_xticks(years, [f"{w['year']}\n{w['entry'].split(' (')[0]}" for w in winners], fontsize=8)
     quoted = [(w["year"], w["article"]) for w in winners if w["article"] is not None]
     ax.plot(*zip(*quoted), "o", color="tab:red", label="value quoted in the article")
     ax.set(xlabel="ILSVRC year", ylabel="top-5 error (%)", ylim=(0, 31), title="ImageNet classification winners")
