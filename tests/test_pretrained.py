@@ -90,3 +90,55 @@ def test_decode_and_format_with_tiny_index():
         pretrained.decode_predictions([[0.1, 0.9, 0.0]], index, top=4)
     with pytest.raises(ValueError, match="class_index has 3 classes"):
         pretrained.decode_predictions([[0.5, 0.5]], index, top=1)
+
+
+def test_classify_image_with_a_registered_local_model(capsys):
+    import keras
+
+    inputs = keras.Input((4, 4, 3))
+    # probabilities depend only on the mean brightness: bright images → class 2
+    logits = keras.layers.Dense(3, kernel_initializer=keras.initializers.Constant([[0.0, 0.0, 1.0]]),
+                                bias_initializer=keras.initializers.Constant([0.3, 0.2, -0.5]))(
+        keras.layers.Reshape((1,))(keras.layers.GlobalAveragePooling2D()(keras.layers.Lambda(
+            lambda t: keras.ops.mean(t, axis=-1, keepdims=True))(inputs))))
+    model = keras.Model(inputs, keras.layers.Softmax()(logits))
+    index = {"0": ("n0", "dark"), "1": ("n1", "grey"), "2": ("n2", "bright")}
+    pretrained.register_classifier("tiny", model, (4, 4), lambda x: x / 255.0, index)
+    try:
+        bright = np.full((9, 7, 3), 255, dtype="uint8")                    # resized to 4×4 on the way
+        result = pretrained.classify_image(bright, "tiny", top=2)
+        assert [label for _, label, _ in result] == ["bright", "dark"] and result[0][0] == 1
+        expected = np.exp([0.3, 0.2, 0.5]) / np.exp([0.3, 0.2, 0.5]).sum()
+        assert result[0][2] == pytest.approx(expected[2], rel=1e-5)
+        printed = capsys.readouterr().out.splitlines()
+        assert printed == [f"1. bright: {expected[2] * 100:.2f}%", f"2. dark: {expected[0] * 100:.2f}%"]
+        dark = pretrained.classify_image(np.zeros((4, 4, 3)), "tiny", top=1, verbose=False)
+        assert dark[0][1] == "dark"
+        # the source's bug: caffe-mode inputs (about +140 for white) instead of this model's [0, 1]
+        generic = pretrained.classify_image(bright, "tiny", top=1, preprocessing="generic", verbose=False)
+        assert generic[0][1] == "bright" and generic[0][2] > 0.99 > 0.5 > result[0][2]
+        with pytest.raises(ValueError, match="preprocessing must be"):
+            pretrained.classify_image(bright, "tiny", preprocessing="caffe")
+        with pytest.raises(ValueError, match="one image"):
+            pretrained.classify_image(np.zeros((2, 4, 4, 3)), "tiny")
+        with pytest.raises(ValueError, match="must not shadow"):
+            pretrained.register_classifier("vgg16", model, (4, 4), lambda x: x, index)
+    finally:
+        pretrained.unregister_classifier("tiny")
+
+
+def test_classify_image_on_a_registry_model_reuses_the_cached_build(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    image = np.random.default_rng(0).integers(0, 256, size=(50, 60, 3)).astype("uint8")
+    first = pretrained.classify_image(image, "mobilenet_v2", top=3, verbose=False)
+    model = pretrained.build("mobilenet_v2").model
+    assert pretrained.classify_image(image, "mobilenet_v2", top=3, verbose=False) == first
+    assert pretrained.build("mobilenet_v2").model is model                 # no rebuild per call
+    assert [rank for rank, _, _ in first] == [1, 2, 3] and first[0][1].startswith("class ")   # no class index offline
+    assert sum(p for _, _, p in first) <= 1.0 + 1e-6
+
+
+def test_source_results_table():
+    assert len(pretrained.SOURCE_RESULTS) == 12
+    assert pretrained.SOURCE_RESULTS[-2][1:] == ("inception", pretrained.SOURCE_RESULTS[-2][2])
+    assert pretrained.SOURCE_RESULTS[-2][2].startswith("stopwatch 100.00%")

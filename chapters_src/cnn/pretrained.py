@@ -278,3 +278,113 @@ def format_predictions(decoded: Sequence[tuple[str, str, float]]) -> list[str]:
     """The source's lines ``"{rank}. {label}: {prob:.2f}%"`` for one image's decoded predictions."""
     return [f"{rank}. {label}: {probability * 100:.2f}%" for rank, (_, label, probability) in
             enumerate(decoded, start=1)]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# classify_image: the source's recipe (001 §3) with cached models and each model's own preprocessing
+# ----------------------------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class LocalClassifier:
+    """A classifier trained by the project (or a test), usable by :func:`classify_image` like a registry entry:
+    ``model`` (outputs class probabilities), ``input_size`` (height, width), ``preprocess`` (RGB 0–255 batch →
+    model input) and its ``class_index`` (``{"0": (id, label), ...}``)."""
+
+    model: Any
+    input_size: tuple[int, int]
+    preprocess: Callable[[np.ndarray], np.ndarray]
+    class_index: dict[str, Sequence[str]]
+
+
+_LOCAL: dict[str, LocalClassifier] = {}
+
+
+def register_classifier(name: str, model: Any, input_size: Sequence[int], preprocess: Callable[[np.ndarray], Any],
+                        class_index: dict[str, Sequence[str]]) -> None:
+    """Make ``name`` usable by :func:`classify_image` (for a model trained offline in a notebook)."""
+    if name in REGISTRY:
+        raise ValueError(f"name must not shadow a keras.applications network ({names()}); got {name!r}")
+    size = tuple(int(s) for s in input_size)
+    if len(size) != 2:
+        raise ValueError(f"input_size must be (height, width); got {input_size}")
+    _LOCAL[name] = LocalClassifier(model, size, preprocess, dict(class_index))
+
+
+def unregister_classifier(name: str) -> None:
+    _LOCAL.pop(name, None)
+
+
+def placeholder_class_index(classes: int = 1000) -> dict[str, tuple[str, str]]:
+    """``{"0": ("class_0", "class 0"), ...}``: labels for when ImageNet's class index is not cached."""
+    return {str(i): (f"class_{i}", f"class {i}") for i in range(classes)}
+
+
+def _resize(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    import tensorflow as tf
+
+    if images.shape[1:3] == size:
+        return images
+    return tf.image.resize(images, size, antialias=True).numpy()
+
+
+def classify_image(image: Any, model_name: str, top: int = 5, *, preprocessing: str = "own",
+                   class_index: dict[str, Sequence[str]] | None = None, verbose: bool = True
+                   ) -> list[tuple[int, str, float]]:
+    """Top-``top`` ``(rank, label, probability)`` for one RGB ``image`` (``(h, w, 3)``, 0–255, any size).
+
+    ``model_name``: a registry network (built once by :func:`build` and cached: the source rebuilt it on every
+    call) or a name given to :func:`register_classifier`. ``preprocessing="own"`` uses the model's own
+    ``preprocess_input``; ``"generic"`` reproduces the source's bug (caffe mode for every network). Prints the
+    source's lines ``"{rank}. {label}: {prob:.2f}%"`` when ``verbose``. ``class_index`` defaults to ImageNet's from
+    the Keras cache, else :func:`placeholder_class_index` (never downloads).
+    """
+    if preprocessing not in ("own", "generic"):
+        raise ValueError(f"preprocessing must be 'own' or 'generic'; got {preprocessing!r}")
+    batch = _as_float_batch(image, "image")
+    if len(batch) != 1:
+        raise ValueError(f"image must be one image (h, w, 3); got a batch of {len(batch)}")
+    if model_name in _LOCAL:
+        local = _LOCAL[model_name]
+        model, size = local.model, local.input_size
+        own = local.preprocess
+        index = class_index or local.class_index
+    else:
+        spec = get(model_name)
+        model, size = build(model_name).model, spec.input_size
+        own = functools.partial(preprocess, model_name)
+        index = class_index or imagenet_class_index() or placeholder_class_index(int(model.output.shape[-1]))
+    resized = _resize(batch, size)
+    inputs = own(resized) if preprocessing == "own" else preprocess_generic(resized)
+    import keras
+
+    probabilities = keras.ops.convert_to_numpy(model(np.asarray(inputs, dtype="float32"), training=False))
+    decoded = decode_predictions(probabilities, index, top=top)[0]
+    if verbose:
+        print("\n".join(format_predictions(decoded)))
+    return [(rank, label, probability) for rank, (_, label, probability) in enumerate(decoded, start=1)]
+
+
+#: The source's twelve ``classify_image`` calls and their printed top-5 (001 §3; ImageNet labels in English,
+#: ``?`` where the translation is ambiguous). Its Inception and Xception rows are the preprocessing bug.
+SOURCE_RESULTS = (
+    ("parrot.jpg", "vgg16", "macaw 99.92%; jaguar 0.03%; lorikeet 0.02%; bee_eater 0.02%; toucan 0.00%"),
+    ("parrot.jpg", "vgg19", "macaw 99.77%; parrot? 0.07%; toucan 0.06%; hornbill 0.05%; jacamar 0.01%"),
+    ("parrot.jpg", "resnet", "macaw 97.93%; peacock 0.86%; parrot? 0.23%; jacamar? 0.12%; jay 0.12%"),
+    ("parrot_cropped1.jpg", "resnet", "macaw 99.98%; parrot? 0.00%; peacock 0.00%; sulphur-crested_cockatoo "
+                                      "0.00%; toucan 0.00%"),
+    ("incredible-hulk-180.jpg", "resnet", "comic_book 99.76%; book_jacket 0.19%; jigsaw_puzzle 0.05%; menu "
+                                          "0.00%; packet 0.00%"),
+    ("cropped_panda.jpg", "resnet", "giant_panda 99.04%; indri 0.59%; lesser_panda 0.17%; gibbon 0.07%; titi "
+                                    "0.05%"),
+    ("space-shuttle1.jpg", "resnet", "space_shuttle 92.38%; triceratops 7.15%; warplane 0.11%; cowboy_hat 0.10%; "
+                                     "sombrero? 0.04%"),
+    ("space-shuttle2.jpg", "resnet", "space_shuttle 99.96%; missile 0.03%; projectile 0.00%; steam_locomotive "
+                                     "0.00%; warplane 0.00%"),
+    ("space-shuttle3.jpg", "resnet", "space_shuttle 93.21%; missile 5.53%; projectile 1.26%; mosque 0.00%; "
+                                     "beacon 0.00%"),
+    ("space-shuttle4.jpg", "resnet", "space_shuttle 49.61%; castle 8.17%; crane 6.46%; missile 4.62%; "
+                                     "aircraft_carrier 4.24%"),
+    ("parrot.jpg", "inception", "stopwatch 100.00%; mink 0.00%; hammer 0.00%; black_grouse 0.00%; web_site 0.00%"),
+    ("parrot.jpg", "xception", "backpack 56.69%; military_uniform 29.79%; bib 8.02%; purse 2.14%; ping-pong_ball "
+                               "1.52%"),
+)
