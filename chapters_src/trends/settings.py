@@ -65,10 +65,10 @@ BAYESIAN = ProfileSet(
 
 CAPSULES = ProfileSet(
     smoke=CapsuleSettings(conv_filters=16, primary_channels=4, primary_dim=8, digit_dim=16, routings=3,
-                          decoder_units=(128, 256), train_examples=600, epochs=2, batch_size=32, learning_rate=2e-3),
+                          decoder_units=(128, 256), train_examples=800, epochs=2, batch_size=32, learning_rate=5e-3),
     standard=CapsuleSettings(conv_filters=64, primary_channels=16, primary_dim=8, digit_dim=16, routings=3,
-                             decoder_units=(256, 512), train_examples=3_000, epochs=4, batch_size=64,
-                             learning_rate=1e-3),
+                             decoder_units=(256, 512), train_examples=6_000, epochs=4, batch_size=32,
+                             learning_rate=3e-3),
     full=CapsuleSettings(conv_filters=256, primary_channels=32, primary_dim=8, digit_dim=16, routings=3,
                          decoder_units=(512, 1024), train_examples=None, epochs=50, batch_size=100,
                          learning_rate=1e-3),
