@@ -269,3 +269,40 @@ def perturb_capsule(capsules: np.ndarray, class_index: int, dimension: int, delt
     rows[:, class_index] = capsules[class_index]
     rows[:, class_index, dimension] += np.asarray(deltas, dtype="float32")
     return rows.reshape(len(deltas), -1)
+
+
+# ------------------------------------------------------------------ the scrambled-face example (pooling loses pose)
+
+FACE_PARTS = {
+    "eye": np.array([[0, 1, 1, 1, 0], [1, 1, 1, 1, 1], [0, 1, 1, 1, 0]], dtype="float32"),
+    "nose": np.array([[0, 1, 0], [0, 1, 0], [0, 1, 0], [1, 1, 1]], dtype="float32"),
+    "mouth": np.array([[1, 0, 0, 0, 0, 0, 1], [0, 1, 1, 1, 1, 1, 0]], dtype="float32"),
+}
+FACE_LAYOUT = [("eye", 8, 7), ("eye", 8, 19), ("nose", 13, 14), ("mouth", 21, 12)]
+SCRAMBLED_LAYOUT = [("mouth", 5, 4), ("eye", 14, 20), ("nose", 6, 22), ("eye", 22, 6)]
+
+
+def draw_parts(layout, size: int = 32) -> np.ndarray:
+    """A ``(size, size)`` float image with each ``(part, row, col)`` of ``layout`` pasted at its top-left corner."""
+    image = np.zeros((size, size), dtype="float32")
+    for part, row, col in layout:
+        template = FACE_PARTS[part]
+        image[row:row + template.shape[0], col:col + template.shape[1]] += template
+    return image
+
+
+def pooled_part_detectors(image: np.ndarray) -> tuple[dict, dict]:
+    """Match every part template everywhere (a convolution), then global max pooling.
+
+    Returns ``(pooled, where)``: the pooled response per part (what a pooling CNN keeps) and the position of that
+    maximum (the pose information pooling throws away). A perfect match scores 1.
+    """
+    pooled, where = {}, {}
+    for name, template in FACE_PARTS.items():
+        height, width = template.shape
+        windows = np.lib.stride_tricks.sliding_window_view(image, (height, width))
+        scores = (windows * template).sum(axis=(-2, -1)) / template.sum()
+        scores -= (windows * (1 - template)).sum(axis=(-2, -1)) / template.size      # penalise extra ink
+        index = np.unravel_index(np.argmax(scores), scores.shape)
+        pooled[name], where[name] = float(scores[index]), tuple(int(i) for i in index)
+    return pooled, where
