@@ -168,3 +168,30 @@ def n_way_results(rows_by_name, source=None):
         axes.set_ylim(0, 1.02)
         axes.legend(fontsize=7, ncol=2)
     return figure
+
+
+def mann_diagram(steps: int = 4):
+    """The model-based (MANN) set-up: at step t the network sees sample x_t with the *previous* label y_{t−1},
+    reads and writes an external memory, and must predict y_t; the last step is the query."""
+    with style_context():
+        figure, axes = plt.subplots(figsize=(7.2, 2.8), layout="constrained")
+        axes.set_xlim(0, steps * 2 + 0.5)
+        axes.set_ylim(0, 4.2)
+        axes.set_axis_off()
+        axes.add_patch(plt.Rectangle((0.3, 3.3), steps * 2 - 0.2, 0.7, color="tab:orange", alpha=0.25))
+        axes.text(steps + 0.2, 3.65, "external memory (read / write)", ha="center", va="center")
+        for step in range(steps):
+            x = 0.5 + step * 2
+            last = step == steps - 1
+            axes.add_patch(plt.Rectangle((x, 1.6), 1.4, 1.0, color="tab:blue", alpha=0.3))
+            axes.text(x + 0.7, 2.1, "controller\n(RNN)", ha="center", va="center", fontsize=8)
+            inputs = "$x_\\mathrm{query}$, $y_{%d}$" % step if last else "$x_{%d}$, $y_{%d}$" % (step + 1, step)
+            axes.annotate(inputs, xy=(x + 0.7, 1.6), xytext=(x + 0.7, 0.4), ha="center",
+                          arrowprops=dict(arrowstyle="->"))
+            axes.annotate("$\\hat y_\\mathrm{query}$" if last else "$\\hat y_{%d}$" % (step + 1),
+                          xy=(x + 0.7, 3.3), xytext=(x + 0.7, 2.6), ha="center", va="bottom",
+                          arrowprops=dict(arrowstyle="<->"))
+            if not last:
+                axes.annotate("", xy=(x + 2.0, 2.1), xytext=(x + 1.4, 2.1), arrowprops=dict(arrowstyle="->"))
+        axes.set_title("model-based meta-learning (MANN): each label arrives one step late", fontsize=9)
+    return figure
