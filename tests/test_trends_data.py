@@ -127,3 +127,38 @@ def test_real_orl_zip_is_verified_and_extracted(tmp_path):
         zipped.writestr("s1/1.pgm", b"P5")
     with pytest.raises(ValueError, match="lacks"):
         faces.verify_orl_zip(incomplete)
+
+
+def test_glyphs_substitute_is_few_shot_shaped_and_deterministic(cache):
+    from chapters_src.data import glyphs
+
+    loaded = data.load("omniglot", n_alphabets=2, characters_per_alphabet=3, examples_per_character=4)
+    assert loaded.provenance.kind == "substitute" and loaded.provenance.source == "tfds:omniglot"
+    images, labels, alphabets = loaded.data
+    assert images.shape == (24, 28, 28) and images.dtype == np.uint8
+    assert list(np.bincount(labels)) == [4] * 6 and list(np.bincount(alphabets)) == [12, 12]
+    assert (images.reshape(24, -1) > 0).any(axis=1).all()
+    again = glyphs.synthetic_glyphs(n_alphabets=2, characters_per_alphabet=3, examples_per_character=4)
+    assert np.array_equal(again.images, images)
+    # drawings of one character are closer to each other than to other characters (the few-shot signal)
+    x = glyphs.synthetic_glyphs(n_alphabets=2, characters_per_alphabet=6, examples_per_character=6).images
+    flat = x.reshape(12, 6, -1).astype("float64")
+    within = np.mean([np.linalg.norm(flat[c, i] - flat[c, j]) for c in range(12) for i in range(6) for j in range(i)])
+    between = np.mean([np.linalg.norm(flat[a, 0] - flat[b, 0]) for a in range(12) for b in range(a)])
+    assert between > 1.3 * within
+    with pytest.raises(ValueError, match="n_alphabets"):
+        glyphs.synthetic_glyphs(n_alphabets=0)
+
+
+def test_tfds_omniglot_reader_converts_to_white_on_black_28():
+    from chapters_src.data import glyphs
+
+    class FakeDataset:
+        def as_numpy_iterator(self):
+            image = np.full((105, 105, 3), 255, "uint8")
+            image[40:60, 40:60] = 0                                    # a black stroke on white paper
+            yield {"image": image, "label": 7, "alphabet": 2, "alphabet_char_id": 1}
+
+    result = glyphs.read_tfds_omniglot(FakeDataset())
+    assert result.images.shape == (1, 28, 28) and result.labels.tolist() == [7] and result.alphabets.tolist() == [2]
+    assert result.images[0, 13, 13] == 255 and result.images[0, 0, 0] == 0

@@ -159,3 +159,12 @@ def test_smoke_siamese_learns_and_beats_chance(id_image, tmp_path):
     rows = siamese.evaluate_n_way(model, id_image, (4, 9), 100, np.random.default_rng(0), subjects=unseen)
     assert rows[0]["siamese"] > 0.25 + 0.15 and rows[1]["siamese"] > 1 / 9 + 0.15   # unseen subjects, chance 1/N
     assert all(row["trials"] == 100 for row in rows)
+
+
+def test_id_image_from_labels_groups_classes_for_the_samplers():
+    images = np.arange(6 * 4, dtype="uint8").reshape(6, 2, 2)
+    grouped = siamese.id_image_from_labels(images, [3, 1, 3, 1, 3, 1])
+    assert sorted(grouped) == [1, 3] and grouped[3].shape == (3, 2, 2, 1)
+    assert np.array_equal(grouped[1][..., 0], images[[1, 3, 5]])
+    (queries, candidates), ids = siamese.gen_test_case(2, grouped, np.random.default_rng(0))
+    assert sorted(ids.tolist()) == [1, 3]

@@ -140,5 +140,5 @@ def register_builtin() -> None:
     """Register the five built-in datasets (replacing earlier registrations of the same names)."""
     for spec in _url_specs() + _local_specs():
         register(spec, replace=True)
-    from . import faces, letters  # trends chapters: notMNIST letters and ORL faces (own modules)
-    letters.register_letters(); faces.register_faces()
+    from . import faces, glyphs, letters  # new-trends chapters: notMNIST letters, ORL faces, Omniglot glyphs
+    letters.register_letters(); faces.register_faces(); glyphs.register_glyphs()

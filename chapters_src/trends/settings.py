@@ -38,6 +38,7 @@ class CapsuleSettings:
     epochs: int
     batch_size: int
     learning_rate: float
+    demo_dimensions: int           # DigitCaps dimensions shown in the perturbation player
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class SiameseSettings:
 
 
 BAYESIAN = ProfileSet(
-    smoke=BayesianSettings(train_examples=1_500, epochs=10, batch_size=100, learning_rate=0.1, decay_steps=100,
+    smoke=BayesianSettings(train_examples=1_500, epochs=6, batch_size=100, learning_rate=0.1, decay_steps=100,
                            decay_rate=0.9, posterior_samples=30, letters_per_class=20),
     standard=BayesianSettings(train_examples=None, epochs=30, batch_size=100, learning_rate=0.1, decay_steps=100,
                               decay_rate=0.9, posterior_samples=30, letters_per_class=100),
@@ -65,20 +66,21 @@ BAYESIAN = ProfileSet(
 
 CAPSULES = ProfileSet(
     smoke=CapsuleSettings(conv_filters=16, primary_channels=4, primary_dim=8, digit_dim=16, routings=3,
-                          decoder_units=(128, 256), train_examples=800, epochs=2, batch_size=32, learning_rate=5e-3),
-    standard=CapsuleSettings(conv_filters=64, primary_channels=16, primary_dim=8, digit_dim=16, routings=3,
+                          decoder_units=(128, 256), train_examples=600, epochs=2, batch_size=32, learning_rate=5e-3,
+                          demo_dimensions=6),
+    standard=CapsuleSettings(conv_filters=32, primary_channels=8, primary_dim=8, digit_dim=16, routings=3,
                              decoder_units=(256, 512), train_examples=6_000, epochs=4, batch_size=32,
-                             learning_rate=3e-3),
+                             learning_rate=3e-3, demo_dimensions=16),
     full=CapsuleSettings(conv_filters=256, primary_channels=32, primary_dim=8, digit_dim=16, routings=3,
                          decoder_units=(512, 1024), train_examples=None, epochs=50, batch_size=100,
-                         learning_rate=1e-3),
+                         learning_rate=1e-3, demo_dimensions=16),
 )
 
 SIAMESE = ProfileSet(
     smoke=SiameseSettings(image_scale=4, train_pairs=1_200, epochs=3, batch_size=64, learning_rate=1e-3,
                           held_out_subjects=16, trials=60, n_ways=(4, 9, 16, 25, 36, 40)),
-    standard=SiameseSettings(image_scale=2, train_pairs=4_000, epochs=6, batch_size=64, learning_rate=1e-3,
-                             held_out_subjects=16, trials=300, n_ways=(4, 9, 16, 25, 36, 40)),
+    standard=SiameseSettings(image_scale=2, train_pairs=3_000, epochs=5, batch_size=64, learning_rate=1e-3,
+                             held_out_subjects=16, trials=100, n_ways=(4, 9, 16, 25, 36, 40)),
     full=SiameseSettings(image_scale=1, train_pairs=8_000, epochs=10, batch_size=64, learning_rate=1e-3,
                          held_out_subjects=16, trials=1_000, n_ways=(4, 9, 16, 25, 36, 40)),
 )

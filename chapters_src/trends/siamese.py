@@ -46,6 +46,15 @@ def load_images_ids(path, scale: int = 1) -> dict[int, np.ndarray]:
     return id_image
 
 
+def id_image_from_labels(images, labels) -> dict[int, np.ndarray]:
+    """Group ``images (n, h, w)`` by ``labels (n,)`` into the samplers' ``{label: uint8 (k, h, w, 1)}`` dict
+    (for Omniglot-style data, whose classes are characters instead of people)."""
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim != 3 or len(images) != len(labels):
+        raise ValueError(f"images must be (n, height, width) with one label each; got {images.shape}, {labels.shape}")
+    return {int(label): images[labels == label][..., None].astype("uint8") for label in np.unique(labels)}
+
+
 def source_reshape(image: np.ndarray) -> np.ndarray:
     """What the source did: ``np.array(img).reshape([92, 112, 1])`` on a ``(112, 92)`` array. Same pixels in the
     same order, cut into rows of 112 instead of 92: every row now holds a row and a fifth of the real face."""
@@ -193,18 +202,21 @@ def nearest_neighbour_choice(queries: np.ndarray, candidates: np.ndarray) -> int
 
 
 def evaluate_n_way(model, id_image: dict, n_ways, trials: int, rng: np.random.Generator, subjects=None,
-                   corrected: bool = True, batch_size: int = 1024) -> list[dict]:
+                   corrected: bool = True, batch_size: int = 1024, chunk: int = 100) -> list[dict]:
     """N-way accuracy of the Siamese ``model`` and of the 1-NN baseline: ``[{"n_way", "siamese", "knn",
-    "trials"}, ...]``. All test cases of one N go through one ``predict`` call (the source called it 1,000 times)."""
+    "trials"}, ...]``. Test cases go through ``predict`` ``chunk`` at a time (the source called it once per case)."""
     rows = []
     for n_way in n_ways:
-        cases = [gen_test_case(n_way, id_image, rng, subjects, corrected)[0] for _ in range(trials)]
-        queries = np.concatenate([case[0] for case in cases])
-        candidates = np.concatenate([case[1] for case in cases])
-        scores = model.predict([queries, candidates], batch_size=batch_size, verbose=0).reshape(trials, n_way)
-        siamese = float((scores.argmax(axis=1) == 0).mean())
-        knn = float(np.mean([nearest_neighbour_choice(*case) == 0 for case in cases]))
-        rows.append({"n_way": n_way, "siamese": siamese, "knn": knn, "trials": trials})
+        siamese_hits, knn_hits = 0, 0
+        for start in range(0, trials, chunk):      # chunks of test cases keep memory bounded at full size
+            cases = [gen_test_case(n_way, id_image, rng, subjects, corrected)[0]
+                     for _ in range(min(chunk, trials - start))]
+            queries = np.concatenate([case[0] for case in cases])
+            candidates = np.concatenate([case[1] for case in cases])
+            scores = model.predict([queries, candidates], batch_size=batch_size, verbose=0).reshape(len(cases), n_way)
+            siamese_hits += int((scores.argmax(axis=1) == 0).sum())
+            knn_hits += sum(nearest_neighbour_choice(*case) == 0 for case in cases)
+        rows.append({"n_way": n_way, "siamese": siamese_hits / trials, "knn": knn_hits / trials, "trials": trials})
     return rows
 
 
