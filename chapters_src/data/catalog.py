@@ -142,3 +142,5 @@ def register_builtin() -> None:
         register(spec, replace=True)
     series.register_series()  # sunspots, mauna_loa_co2 (statsmodels' packaged series; the RNN chapter)
     from . import media; media.register()  # noqa: E702  breakbeat, audio_tones, moving_shapes, sort_of_clevr (CNNs beyond still images)
+    from . import faces, glyphs, letters  # new-trends chapters: notMNIST letters, ORL faces, Omniglot glyphs
+    letters.register_letters(); faces.register_faces(); glyphs.register_glyphs()
