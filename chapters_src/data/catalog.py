@@ -140,3 +140,4 @@ def register_builtin() -> None:
     """Register the five built-in datasets (replacing earlier registrations of the same names)."""
     for spec in _url_specs() + _local_specs():
         register(spec, replace=True)
+    from . import scenes; scenes.register()  # noqa: E702 - localization, segmentation and detection scenes
