@@ -366,7 +366,7 @@ def train_detector(settings, data, run_dir: str, trunk=None, verbose="auto"):
 
 
 def build_mask_head(input_shape=(56, 56, 3), max_boxes: int = 4, mask_size: int = 14, trunk=None,
-                    trunk_filters=(16, 32), head_filters: int = 32) -> keras.Model:
+                    trunk_filters=(8, 16), head_filters: int = 32) -> keras.Model:
     """``[images (B, H, W, 3), boxes (B, R, 4)]`` → masks ``(B, R, mask_size, mask_size)`` (sigmoid): Mask R-CNN's
     idea of a small convolutional head that predicts one binary mask per box from the box's ROI-pooled features.
 
@@ -468,13 +468,15 @@ def masked_binary_crossentropy(y_true, y_pred):
 
 
 def train_mask_head(settings, data, run_dir: str, trunk=None, verbose="auto"):
-    """Train :func:`build_mask_head` on the true boxes and instance masks of ``data.train`` (as Mask R-CNN trains
-    its mask branch on ROIs matched to true objects). Returns ``(model, TrainingResult)``."""
+    """Train :func:`build_mask_head` on the true boxes and instance masks of the first ``settings.mask_train_size``
+    images of ``data.train`` (as Mask R-CNN trains its mask branch on ROIs matched to true objects).
+    Returns ``(model, TrainingResult)``."""
     from .. import training
 
     train = data.train
     if train.instances is None:
         raise ValueError("the mask head needs instance masks; this dataset has none (e.g. VOC boxes only)")
+    train = type(train)(*(None if part is None else part[:settings.mask_train_size] for part in train))
     model = build_mask_head(train.images.shape[1:], train.boxes.shape[1], settings.mask_size, trunk)
     targets = mask_targets(train.instances, train.boxes, train.labels, settings.mask_size)
     targets[np.asarray(train.labels) < 0] = -1.0                     # padding objects: ignored by the loss
