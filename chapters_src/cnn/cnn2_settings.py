@@ -56,6 +56,7 @@ class DetectionSettings:
     mask_size: int                  # side of the mask head's RoIAlign-ed masks
     mask_train_size: int            # training images for the mask head (the first ones of the detector's)
     mask_epochs: int
+    mask_batch_size: int
     download_real: bool
 
 
@@ -80,14 +81,14 @@ SEGMENTATION = ProfileSet(
 DETECTION = ProfileSet(
     smoke=DetectionSettings(image_size=56, grid_size=7, boxes_per_cell=2, train_size=600, test_size=100,
                             trunk_filters=(16, 32, 32), epochs=5, batch_size=32, learning_rate=3e-3,
-                            score_threshold=0.3, nms_iou_threshold=0.5, mask_size=14, mask_train_size=300, mask_epochs=3,
-                            download_real=False),
+                            score_threshold=0.3, nms_iou_threshold=0.5, mask_size=14, mask_train_size=300,
+                            mask_epochs=3, mask_batch_size=8, download_real=False),
     standard=DetectionSettings(image_size=56, grid_size=7, boxes_per_cell=2, train_size=4000, test_size=400,
                                trunk_filters=(32, 64, 64), epochs=20, batch_size=32, learning_rate=2e-3,
-                               score_threshold=0.3, nms_iou_threshold=0.5, mask_size=14, mask_train_size=2000, mask_epochs=8,
-                               download_real=False),
+                               score_threshold=0.3, nms_iou_threshold=0.5, mask_size=14, mask_train_size=2000,
+                               mask_epochs=8, mask_batch_size=16, download_real=False),
     full=DetectionSettings(image_size=448, grid_size=7, boxes_per_cell=2, train_size=5011, test_size=4952,
                            trunk_filters=(32, 64, 128, 256, 512, 512), epochs=60, batch_size=32, learning_rate=1e-3,
-                           score_threshold=0.2, nms_iou_threshold=0.5, mask_size=28, mask_train_size=5011, mask_epochs=20,
-                           download_real=True),
+                           score_threshold=0.2, nms_iou_threshold=0.5, mask_size=28, mask_train_size=5011,
+                           mask_epochs=20, mask_batch_size=16, download_real=True),
 )

@@ -486,7 +486,7 @@ def train_mask_head(settings, data, run_dir: str, trunk=None, verbose="auto"):
     inputs = [train.images, train.boxes]
     result = training.fit(model, [x[:split] for x in inputs], targets[:split],
                           validation_data=([x[split:] for x in inputs], targets[split:]), epochs=settings.mask_epochs,
-                          batch_size=settings.batch_size, run_dir=run_dir, resume=False, verbose=verbose)
+                          batch_size=settings.mask_batch_size, run_dir=run_dir, resume=False, verbose=verbose)
     return model, result
 
 
