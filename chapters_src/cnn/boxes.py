@@ -279,3 +279,32 @@ def draw_boxes(axes, boxes, image_size, captions=None, color="yellow", linestyle
             axes.text(x * width - 0.5, y * height - 1.5, caption, color="black", fontsize=7,
                       bbox=dict(facecolor=color, edgecolor="none", pad=1, alpha=0.85))
     return axes
+
+
+def box_grid(images, boxes, captions=None, ncols: int = 6, color="yellow", titles=None, suptitle=None,
+             true_boxes=None):
+    """A grid of images, each with its ``(k, 4)`` boxes (and optional per-box captions, per-image titles, and
+    ``true_boxes`` drawn dashed in green underneath)."""
+    import matplotlib.pyplot as plt
+
+    from .. import plots
+
+    count = len(images)
+    rows = -(-count // ncols)
+    with plots.style_context():
+        figure, axes = plt.subplots(rows, ncols, figsize=(1.9 * ncols, 2.0 * rows), squeeze=False,
+                                    layout="constrained")
+        for index, ax in enumerate(axes.flat):
+            ax.axis("off")
+            if index >= count:
+                continue
+            ax.imshow(np.clip(images[index], 0, 1))
+            size = np.asarray(images[index]).shape[:2]
+            if true_boxes is not None:
+                draw_boxes(ax, true_boxes[index], size, color="lime", linestyle="--", linewidth=1.0)
+            draw_boxes(ax, boxes[index], size, None if captions is None else captions[index], color=color)
+            if titles is not None:
+                ax.set_title(titles[index], fontsize=8)
+        if suptitle:
+            figure.suptitle(suptitle)
+    return figure

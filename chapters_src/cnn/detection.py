@@ -504,3 +504,44 @@ def predict_instance_masks(mask_model: keras.Model, image, boxes, threshold: flo
     if not masks:
         return np.zeros((0, *size), dtype=bool)
     return paste_masks(np.concatenate(masks), boxes, size, threshold)
+
+
+def draw_yolo_grid(image, boxes, labels, class_names, grid_size: int = 7):
+    """One image with YOLO's ``S × S`` grid, each object's box, its centre and the cell responsible for it."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from .. import plots
+    from .boxes import draw_boxes
+
+    image = np.asarray(image)
+    height, width = image.shape[:2]
+    keep = np.asarray(labels) >= 0
+    boxes, labels = np.asarray(boxes)[keep], np.asarray(labels)[keep]
+    with plots.style_context():
+        figure, ax = plt.subplots(figsize=(4, 4), layout="constrained")
+        ax.imshow(np.clip(image, 0, 1))
+        for line in range(1, grid_size):
+            ax.axhline(line * height / grid_size - 0.5, color="white", linewidth=0.6)
+            ax.axvline(line * width / grid_size - 0.5, color="white", linewidth=0.6)
+        for (x, y, w, h), label in zip(boxes, labels):
+            col, row = int((x + w / 2) * grid_size), int((y + h / 2) * grid_size)
+            ax.add_patch(Rectangle((col * width / grid_size - 0.5, row * height / grid_size - 0.5), width / grid_size,
+                                   height / grid_size, color="yellow", alpha=0.35))
+            ax.plot((x + w / 2) * width - 0.5, (y + h / 2) * height - 0.5, "o", color="yellow", markersize=4)
+        draw_boxes(ax, boxes, (height, width), [class_names[int(label)] for label in labels])
+        ax.set_title(f"{grid_size}×{grid_size} grid: the shaded cell holds the object's centre")
+        ax.axis("off")
+    return figure
+
+
+def draw_detections(images, detections: list[Detections], class_names, true_boxes=None, ncols: int = 6,
+                    suptitle=None):
+    """Detections (yellow, with class and score) over the true boxes (green, dashed)."""
+    from .boxes import box_grid
+
+    captions = [[f"{class_names[int(label)]} {score:.2f}" for label, score in zip(d.labels, d.scores)]
+                for d in detections]
+    truths = None if true_boxes is None else [np.asarray(b)[np.asarray(b)[:, 2] > 0] for b in true_boxes]
+    return box_grid(images, [d.boxes for d in detections], captions, ncols=ncols, true_boxes=truths,
+                    suptitle=suptitle)
