@@ -193,10 +193,16 @@ def test_mask_head_learns_in_smoke(trained, tmp_path):
     assert model.output.shape[1:] == (scene_data.MAX_OBJECTS, settings.mask_size, settings.mask_size)
     assert result.history["loss"][-1] < 0.8 * result.history["loss"][0]
     learned, filled = [], []
+    counts = (scenes.test.labels[:20] >= 0).sum(axis=1)
+    all_masks = D.predict_instance_masks(model, scenes.test.images[:20],
+                                         [b[:c] for b, c in zip(scenes.test.boxes[:20], counts)])
+    extra = D.predict_instance_masks(model, scenes.test.images[:1], [np.tile(scenes.test.boxes[0, :1], (9, 1))])
+    assert extra[0].shape == (9, settings.image_size, settings.image_size)      # more boxes than max_boxes
+    assert all(np.array_equal(m, extra[0][0]) for m in extra[0])
     for index in range(20):
-        count = (scenes.test.labels[index] >= 0).sum()
+        count = counts[index]
         boxes = scenes.test.boxes[index, :count]
-        masks = D.predict_instance_masks(model, scenes.test.images[index], boxes)
+        masks = all_masks[index]
         whole_boxes = D.paste_masks(np.ones((count, 2, 2)), boxes, settings.image_size)   # baseline: fill the box
         for k in range(count):
             truth = scenes.test.instances[index] == k + 1

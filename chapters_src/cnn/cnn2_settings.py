@@ -63,8 +63,8 @@ class DetectionSettings:
 LOCALIZATION = ProfileSet(
     smoke=LocalizationSettings(image_size=32, train_size=600, test_size=150, trunk_filters=(16, 32, 32), epochs=5,
                                batch_size=32, learning_rate=3e-3, alpha=0.5, download_real=False),
-    standard=LocalizationSettings(image_size=48, train_size=4000, test_size=500, trunk_filters=(16, 32, 64, 64),
-                                  epochs=15, batch_size=64, learning_rate=2e-3, alpha=0.5, download_real=False),
+    standard=LocalizationSettings(image_size=48, train_size=2000, test_size=300, trunk_filters=(16, 32, 64, 64),
+                                  epochs=10, batch_size=32, learning_rate=2e-3, alpha=0.5, download_real=False),
     full=LocalizationSettings(image_size=128, train_size=3680, test_size=1000, trunk_filters=(32, 64, 128, 128, 256),
                               epochs=30, batch_size=32, learning_rate=1e-3, alpha=0.5, download_real=True),
 )
@@ -72,8 +72,8 @@ LOCALIZATION = ProfileSet(
 SEGMENTATION = ProfileSet(
     smoke=SegmentationSettings(image_size=32, train_size=300, test_size=80, depth=2, base_filters=8, epochs=4,
                                batch_size=8, learning_rate=3e-3, download_real=False),
-    standard=SegmentationSettings(image_size=48, train_size=2000, test_size=300, depth=3, base_filters=16, epochs=12,
-                                  batch_size=32, learning_rate=2e-3, download_real=False),
+    standard=SegmentationSettings(image_size=48, train_size=1000, test_size=200, depth=3, base_filters=16, epochs=10,
+                                  batch_size=16, learning_rate=2e-3, download_real=False),
     full=SegmentationSettings(image_size=160, train_size=6390, test_size=1000, depth=4, base_filters=32, epochs=50,
                               batch_size=32, learning_rate=1e-4, download_real=True),
 )
@@ -83,10 +83,10 @@ DETECTION = ProfileSet(
                             trunk_filters=(16, 32, 32), epochs=5, batch_size=32, learning_rate=3e-3,
                             score_threshold=0.3, nms_iou_threshold=0.5, mask_size=14, mask_train_size=300,
                             mask_epochs=3, mask_batch_size=8, download_real=False),
-    standard=DetectionSettings(image_size=56, grid_size=7, boxes_per_cell=2, train_size=4000, test_size=400,
-                               trunk_filters=(32, 64, 64), epochs=20, batch_size=32, learning_rate=2e-3,
-                               score_threshold=0.3, nms_iou_threshold=0.5, mask_size=14, mask_train_size=2000,
-                               mask_epochs=8, mask_batch_size=16, download_real=False),
+    standard=DetectionSettings(image_size=56, grid_size=7, boxes_per_cell=2, train_size=2000, test_size=300,
+                               trunk_filters=(32, 64, 64), epochs=15, batch_size=32, learning_rate=2e-3,
+                               score_threshold=0.3, nms_iou_threshold=0.5, mask_size=14, mask_train_size=1000,
+                               mask_epochs=6, mask_batch_size=16, download_real=False),
     full=DetectionSettings(image_size=448, grid_size=7, boxes_per_cell=2, train_size=5011, test_size=4952,
                            trunk_filters=(32, 64, 128, 256, 512, 512), epochs=60, batch_size=32, learning_rate=1e-3,
                            score_threshold=0.2, nms_iou_threshold=0.5, mask_size=28, mask_train_size=5011,

@@ -490,20 +490,35 @@ def train_mask_head(settings, data, run_dir: str, trunk=None, verbose="auto"):
     return model, result
 
 
-def predict_instance_masks(mask_model: keras.Model, image, boxes, threshold: float = 0.5) -> np.ndarray:
-    """Boolean ``(k, H, W)`` masks of ``k`` boxes on one image (boxes are padded to the head's ``max_boxes``)."""
-    boxes = np.asarray(boxes, "float32").reshape(-1, 4)
+def predict_instance_masks(mask_model: keras.Model, images, boxes, threshold: float = 0.5) -> list[np.ndarray]:
+    """Boolean masks ``(k_i, H, W)`` for the ``k_i`` boxes ``(x, y, w, h)`` of every image, in one ``predict`` call
+    (each image's boxes are split into rows of the head's ``max_boxes``, padded with empty boxes).
+    ``images`` (n, H, W, 3) and ``boxes`` a list of n arrays (k_i, 4)."""
+    images = np.asarray(images)
+    if len(boxes) != len(images):
+        raise ValueError(f"boxes needs one (k, 4) array per image; got {len(boxes)} for {len(images)} images")
     max_boxes = int(mask_model.inputs[1].shape[1])
-    masks = []
-    for start in range(0, len(boxes), max_boxes):
-        chunk = boxes[start:start + max_boxes]
-        padded = np.zeros((1, max_boxes, 4), "float32")
-        padded[0, :len(chunk)] = chunk
-        masks.append(mask_model.predict([np.asarray(image)[None], padded], verbose=0)[0, :len(chunk)])
-    size = np.asarray(image).shape[:2]
-    if not masks:
-        return np.zeros((0, *size), dtype=bool)
-    return paste_masks(np.concatenate(masks), boxes, size, threshold)
+    rows, row_boxes = [], []
+    for index, image_boxes in enumerate(boxes):
+        image_boxes = np.asarray(image_boxes, "float32").reshape(-1, 4)
+        for start in range(0, len(image_boxes), max_boxes):
+            padded = np.zeros((max_boxes, 4), "float32")
+            padded[:len(image_boxes[start:start + max_boxes])] = image_boxes[start:start + max_boxes]
+            rows.append(index)
+            row_boxes.append(padded)
+    size = images.shape[1:3]
+    if not rows:
+        return [np.zeros((0, *size), dtype=bool) for _ in images]
+    predicted = mask_model.predict([images[rows], np.stack(row_boxes)], batch_size=64, verbose=0)
+    per_image = [[] for _ in images]
+    for row, index in enumerate(rows):
+        per_image[index].append(predicted[row])
+    results = []
+    for index, image_boxes in enumerate(boxes):
+        image_boxes = np.asarray(image_boxes, "float32").reshape(-1, 4)
+        masks = np.concatenate(per_image[index])[:len(image_boxes)] if per_image[index] else np.zeros((0, 2, 2))
+        results.append(paste_masks(masks, image_boxes, size, threshold))
+    return results
 
 
 def draw_yolo_grid(image, boxes, labels, class_names, grid_size: int = 7):
