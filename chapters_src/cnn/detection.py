@@ -342,7 +342,7 @@ def _timed(function) -> float:
     return time.perf_counter() - start
 
 
-def train_detector(settings, data, run_dir: str, trunk=None, verbose="auto"):
+def train_detector(settings, data, run_dir: str, trunk=None, verbose="auto", jit_compile: bool = False):
     """Build, compile and train :func:`build_detector` on ``data`` (:class:`~chapters_src.data.scenes.DetectionData`);
     the last 10 % of the training split validate. Returns ``(model, TrainingResult)``."""
     from .. import training
@@ -352,7 +352,7 @@ def train_detector(settings, data, run_dir: str, trunk=None, verbose="auto"):
     grid = int(model.output.shape[1])
     targets = encode_yolo_batch(train.boxes, train.labels, grid, settings.boxes_per_cell, n_classes)
     model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss=YoloLoss(settings.boxes_per_cell),
-                  jit_compile=False)
+                  jit_compile=jit_compile)
     split = len(targets) - max(len(targets) // 10, 1)
     result = training.fit(model, train.images[:split], targets[:split],
                           validation_data=(train.images[split:], targets[split:]), epochs=settings.epochs,
@@ -467,7 +467,7 @@ def masked_binary_crossentropy(y_true, y_pred):
     return ops.sum(losses, axis=(1, 2, 3)) / ops.maximum(ops.sum(valid, axis=(1, 2, 3)), 1.0)
 
 
-def train_mask_head(settings, data, run_dir: str, trunk=None, verbose="auto"):
+def train_mask_head(settings, data, run_dir: str, trunk=None, verbose="auto", jit_compile: bool = False):
     """Train :func:`build_mask_head` on the true boxes and instance masks of the first ``settings.mask_train_size``
     images of ``data.train`` (as Mask R-CNN trains its mask branch on ROIs matched to true objects).
     Returns ``(model, TrainingResult)``."""
@@ -481,7 +481,7 @@ def train_mask_head(settings, data, run_dir: str, trunk=None, verbose="auto"):
     targets = mask_targets(train.instances, train.boxes, train.labels, settings.mask_size)
     targets[np.asarray(train.labels) < 0] = -1.0                     # padding objects: ignored by the loss
     model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss=masked_binary_crossentropy,
-                  jit_compile=False)
+                  jit_compile=jit_compile)
     split = len(targets) - max(len(targets) // 10, 1)
     inputs = [train.images, train.boxes]
     result = training.fit(model, [x[:split] for x in inputs], targets[:split],

@@ -68,13 +68,15 @@ def build_localizer(input_shape=(48, 48, 3), n_classes: int = 3, trunk=None, tru
     return keras.Model(inputs, {CLASS_OUTPUT: class_output, BOX_OUTPUT: box_output}, name="localizer")
 
 
-def compile_localizer(model: keras.Model, alpha: float = 0.5, learning_rate: float = 1e-3) -> keras.Model:
-    """Compile with ``loss_weights`` α (sparse categorical cross-entropy) and 1 − α (MSE on the box)."""
+def compile_localizer(model: keras.Model, alpha: float = 0.5, learning_rate: float = 1e-3,
+                      jit_compile: bool = False) -> keras.Model:
+    """Compile with ``loss_weights`` α (sparse categorical cross-entropy) and 1 − α (MSE on the box).
+    ``jit_compile``: XLA, e.g. ``device.setup()``'s choice (off on CPU, where compiling costs more than it saves)."""
     alpha = check_alpha(alpha)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss={CLASS_OUTPUT: "sparse_categorical_crossentropy", BOX_OUTPUT: "mse"},
                   loss_weights={CLASS_OUTPUT: alpha, BOX_OUTPUT: 1.0 - alpha},
-                  metrics={CLASS_OUTPUT: ["accuracy"]}, jit_compile=False)   # XLA compiles longer than these train
+                  metrics={CLASS_OUTPUT: ["accuracy"]}, jit_compile=jit_compile)
     return model
 
 
@@ -94,7 +96,7 @@ def mean_box_baseline(train_boxes, test_boxes) -> float:
     return float(np.mean(iou(np.broadcast_to(mean_box, np.shape(test_boxes)), test_boxes)))
 
 
-def train_localizer(settings, data, run_dir: str, trunk=None, verbose="auto"):
+def train_localizer(settings, data, run_dir: str, trunk=None, verbose="auto", jit_compile: bool = False):
     """Build, compile (α from ``settings``) and train on ``data`` (:class:`~chapters_src.data.scenes.LocalizationData`);
     the last 10 % of the training split validate. Returns ``(model, TrainingResult)``."""
     from .. import training
@@ -102,7 +104,7 @@ def train_localizer(settings, data, run_dir: str, trunk=None, verbose="auto"):
     train = data.train
     model = compile_localizer(build_localizer(train.images.shape[1:], len(data.class_names), trunk=trunk,
                                               trunk_filters=settings.trunk_filters),
-                              settings.alpha, settings.learning_rate)
+                              settings.alpha, settings.learning_rate, jit_compile)
     split = len(train.images) - max(len(train.images) // 10, 1)
     targets = {CLASS_OUTPUT: train.labels, BOX_OUTPUT: train.boxes}
     result = training.fit(

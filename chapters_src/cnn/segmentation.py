@@ -197,7 +197,7 @@ class EpochPredictions(keras.callbacks.Callback):
         self.masks.append(predict_masks(self.model, self.images))
 
 
-def train_unet(settings, data, run_dir: str, encoder=None, watch_images=None, verbose="auto"):
+def train_unet(settings, data, run_dir: str, encoder=None, watch_images=None, verbose="auto", jit_compile: bool = False):
     """Build and train :func:`build_unet` on ``data`` (:class:`~chapters_src.data.scenes.SegmentationData`); the last
     10 % of the training split validate. Returns ``(model, TrainingResult, EpochPredictions)`` (the predicted masks of
     ``watch_images`` after every epoch; none if ``watch_images`` is None)."""
@@ -206,7 +206,7 @@ def train_unet(settings, data, run_dir: str, encoder=None, watch_images=None, ve
     train = data.train
     model = build_unet(train.images.shape[1:], len(data.class_names), settings.depth, settings.base_filters, encoder)
     model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"], jit_compile=False)
+                  metrics=["accuracy"], jit_compile=jit_compile)
     recorder = EpochPredictions(train.images[:0] if watch_images is None else watch_images)
     split = len(train.images) - max(len(train.images) // 10, 1)
     result = training.fit(model, train.images[:split], train.masks[:split],
