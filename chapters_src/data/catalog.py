@@ -144,3 +144,4 @@ def register_builtin() -> None:
     from . import media; media.register()  # noqa: E702  breakbeat, audio_tones, moving_shapes, sort_of_clevr (CNNs beyond still images)
     from . import faces, glyphs, letters  # new-trends chapters: notMNIST letters, ORL faces, Omniglot glyphs
     letters.register_letters(); faces.register_faces(); glyphs.register_glyphs()
+    from . import scenes; scenes.register()  # noqa: E702 - localization, segmentation and detection scenes
