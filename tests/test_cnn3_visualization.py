@@ -249,3 +249,12 @@ def test_stitch_and_label():
     assert labelled[:, :, 0].max() == 255 and labelled[15:, :, 0].max() == 0
     np.testing.assert_allclose(vis.deprocess_caffe(np.zeros((1, 1, 3))), [[[123.68 / 255, 116.779 / 255,
                                                                             103.939 / 255]]], rtol=1e-5)
+
+
+def test_saliency_figure_layout(square_detector):
+    model, images, _ = square_detector
+    figure = vis.saliency_figure(model, images[:3], [1, 1, 0], conv_layer="conv2")
+    assert len(figure.axes) == 15 and figure.axes[4].get_title().startswith("Grad-CAM")
+    assert len(vis.saliency_figure(model, images[:2], [1, 1]).axes) == 8
+    with pytest.raises(ValueError, match="classes has 1 entries"):
+        vis.saliency_figure(model, images[:2], [1])

@@ -604,3 +604,33 @@ def deprocess_caffe(x: np.ndarray) -> np.ndarray:
     """VGG16 input (BGR, ImageNet mean pixel subtracted) → RGB float in [0, 1] for display."""
     mean_bgr = np.array([103.939, 116.779, 123.68], dtype="float32")
     return np.clip((np.asarray(x, dtype="float32") + mean_bgr)[..., ::-1] / 255.0, 0.0, 1.0)
+
+
+def saliency_figure(model, images, classes: Sequence[int], conv_layer: str | None = None, cmap: str = "jet"):
+    """The source's figure (004 §3), fixed: one row per image with the input and the vanilla, guided and relu
+    saliency maps (``cmap='jet'``); with ``conv_layer`` a fifth column shows Grad-CAM, which is what the source's
+    code (``visualize_cam``) actually drew. Rows are 1.6 in high (the source used 5×5 in per 1×4 row)."""
+    import matplotlib.pyplot as plt
+
+    batch = _as_batch(images, model)
+    if len(classes) != len(batch):
+        raise ValueError(f"classes has {len(classes)} entries for {len(batch)} images")
+    columns = ["input", "vanilla", "guided", "relu"] + (["Grad-CAM (the source's call)"] if conv_layer else [])
+    figure, axes = plt.subplots(len(batch), len(columns), figsize=(1.7 * len(columns), 1.6 * len(batch)),
+                                squeeze=False)
+    for row, (image, label) in enumerate(zip(batch, classes)):
+        maps = [saliency(model, image, label, modifier)[0] for modifier in MODIFIERS]
+        if conv_layer:
+            maps.append(grad_cam(model, image, label, conv_layer)[0])
+        picture = image[..., 0] if image.shape[-1] == 1 else image
+        axes[row, 0].imshow(picture, cmap="gray" if picture.ndim == 2 else None)
+        axes[row, 0].set_ylabel(f"class {label}", fontsize=8)
+        for column, heat in enumerate(maps, start=1):
+            axes[row, column].imshow(heat, cmap=cmap, vmin=0, vmax=1)
+        for column, title in enumerate(columns):
+            axes[row, column].set_xticks([])
+            axes[row, column].set_yticks([])
+            if row == 0:
+                axes[row, column].set_title(title, fontsize=8)
+    figure.tight_layout()
+    return figure
