@@ -62,10 +62,17 @@ def test_activation_maximization_rises_and_is_deterministic(digit_model):
 
 def test_maximised_class_image_is_predicted_as_that_class(digit_model):
     model, _, _ = digit_model
-    for digit in (1, 3, 7):
+    for digit in (1, 7):
         result = vis.activation_maximization(model, "predictions", digit, steps=40, count=2, seed=0,
                                              tv_weight=0.1, jitter=1)
         assert np.all(model.predict(result.images, verbose=0).argmax(axis=1) == digit), digit
+    # one image per index, optimised together in one batch: the same as separate runs from the same start
+    batched = vis.activation_maximization(model, "predictions", [7, 7], steps=10, seed=3)
+    single = vis.activation_maximization(model, "predictions", 7, count=2, steps=10, seed=3)
+    assert batched.index == (7, 7) and single.index == 7
+    np.testing.assert_allclose(batched.images, single.images, atol=1e-5)
+    mixed = vis.activation_maximization(model, "predictions", [1, 7], steps=40, seed=0)
+    assert model.predict(mixed.images, verbose=0).argmax(axis=1).tolist() == [1, 7]
 
 
 def test_conv_index_is_a_channel_whose_mean_activation_rises(digit_model):

@@ -244,22 +244,27 @@ class MaximizationResult:
     images: np.ndarray
     objective: np.ndarray
     layer_name: str
-    index: int
+    index: int | tuple[int, ...]
 
 
-def _unit_objective(outputs, index: int):
-    """Mean activation of unit ``index``: a Dense unit, or channel ``index`` of a convolution (mean over space)."""
+def _unit_objective(outputs, index):
+    """Mean activation of unit ``index`` per image: a Dense unit, or channel ``index`` of a convolution (mean
+    over space). ``index`` is one int for the whole batch or one int per image (a ``(n, units)`` one-hot mask)."""
     from keras import ops
 
-    channel = outputs[..., index]
-    return ops.mean(ops.reshape(channel, (ops.shape(channel)[0], -1)), axis=1)
+    units = ops.shape(outputs)[-1]
+    means = ops.mean(ops.reshape(outputs, (ops.shape(outputs)[0], -1, units)), axis=1)   # (n, units)
+    if isinstance(index, int):
+        return means[:, index]
+    return ops.sum(means * index, axis=1)
 
 
-def activation_maximization(model, layer_name: str, index: int, *, steps: int = 100, step_size: float = 0.05,
+def activation_maximization(model, layer_name: str, index, *, steps: int = 100, step_size: float = 0.05,
                             count: int = 1, value_range: tuple[float, float] = (0.0, 1.0), seed: int = 0,
                             l2_weight: float = 0.0, tv_weight: float = 0.0, jitter: int = 0,
                             linear_output: bool = True, initial: np.ndarray | None = None) -> MaximizationResult:
     """Synthesize ``count`` inputs that maximise unit ``index`` of ``layer_name`` by gradient ascent (001 §2).
+    ``index`` may also be a sequence: one image per entry, all optimised together (``count`` is then ignored).
 
     At a Dense layer ``index`` is a class (on pre-softmax logits when ``linear_output``); at a convolution it is a
     **channel** (a filter), whatever the source's text says. Each step adds ``step_size · (range width)`` times the
@@ -280,8 +285,14 @@ def activation_maximization(model, layer_name: str, index: int, *, steps: int = 
     feature_model = pre_activation_model(model, layer_name) if linear_output else keras_output_model(model,
                                                                                                      layer_name)
     units = int(feature_model.output_shape[-1])
-    if not 0 <= index < units:
+    indices = [int(index)] if np.ndim(index) == 0 else [int(i) for i in index]
+    if not indices or not all(0 <= i < units for i in indices):
         raise ValueError(f"index must be in [0, {units}) for layer {layer_name!r}; got {index}")
+    if np.ndim(index) == 0:
+        index = int(index)
+    else:
+        count = len(indices)
+        index = np.eye(units, dtype="float32")[indices]
     rng = np.random.default_rng(seed)
     shape = (count, *model.input_shape[1:])
     if initial is None:
@@ -315,7 +326,7 @@ def activation_maximization(model, layer_name: str, index: int, *, steps: int = 
         image, value = ascend(image, tf.constant(shift, dtype="int32"))
         history.append(value.numpy())
     return MaximizationResult(images=np.asarray(image), objective=np.stack(history), layer_name=layer_name,
-                              index=int(index))
+                              index=indices[0] if len(indices) == 1 else tuple(indices))
 
 
 def keras_output_model(model, layer_name: str):
