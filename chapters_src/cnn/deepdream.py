@@ -137,6 +137,7 @@ class DreamNetwork:
     model: object
     layer_names: tuple[str, ...]
     provenance: str
+    history: dict | None = None      # training history of the offline network (None for InceptionV3)
 
 
 def dream_network(settings, run_dir: str, weights: str | None = "auto", verbose="auto") -> DreamNetwork:
@@ -148,12 +149,12 @@ def dream_network(settings, run_dir: str, weights: str | None = "auto", verbose=
         loaded = pretrained.build("inception_v3", weights=weights, include_top=False)
         layers = DREAM_LAYERS["inception_v3"]
         return DreamNetwork("inception_v3", feature_extractor(loaded.model, layers), layers, loaded.provenance)
-    model, _, accuracy = train_patch_cnn(settings, run_dir, verbose=verbose)
+    model, result, accuracy = train_patch_cnn(settings, run_dir, verbose=verbose)
     layers = DREAM_LAYERS["patch_cnn"]
     return DreamNetwork("patch_cnn", feature_extractor(model, layers), layers,
                         f"patch_cnn: no ImageNet InceptionV3 weights here; a small CNN trained now on patches of "
                         f"the six bundled photos ({settings.patch_examples} patches, {settings.patch_epochs} "
-                        f"epochs, validation accuracy {accuracy:.2f}, chance 0.17)")
+                        f"epochs, validation accuracy {accuracy:.2f}, chance 0.17)", result.history)
 
 
 # ------------------------------------------------------------------------------------------------ losses
