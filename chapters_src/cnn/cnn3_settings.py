@@ -86,9 +86,9 @@ DREAM = ProfileSet(
 
 STYLE = ProfileSet(
     smoke=StyleSettings(width=64, iterations=12, checkpoint_iterations=4, print_iterations=None, pooling="max",
-                        benchmark_width=256, benchmark_iterations=2),
-    standard=StyleSettings(width=160, iterations=150, checkpoint_iterations=25, print_iterations=50,
-                           pooling="max", benchmark_width=256, benchmark_iterations=5),
+                        benchmark_width=128, benchmark_iterations=2),
+    standard=StyleSettings(width=128, iterations=100, checkpoint_iterations=20, print_iterations=50,
+                           pooling="max", benchmark_width=256, benchmark_iterations=3),
     full=StyleSettings(width=512, iterations=1000, checkpoint_iterations=100, print_iterations=None, pooling="max",
                        benchmark_width=256, benchmark_iterations=20),
 )

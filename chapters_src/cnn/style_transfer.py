@@ -294,13 +294,14 @@ def iterations_per_second(network: StyleNetwork, width: int = 256, iterations: i
     timed after the first (tracing) iteration."""
     rng = np.random.default_rng(seed)
     content = rng.uniform(0, 255, size=(width, width, 3)).astype("float32")
-    steps = stylize(network, None, content, [content[::-1]], iterations=iterations + 1, checkpoint_iterations=1,
-                    stream=open(os.devnull, "w"))
-    next(steps)                      # iteration 0: traces the graphs
-    start = time.perf_counter()
-    for _ in steps:
-        pass
-    return iterations / (time.perf_counter() - start)
+    with open(os.devnull, "w") as quiet:
+        steps = stylize(network, None, content, [content[::-1]], iterations=iterations + 1, checkpoint_iterations=1,
+                        stream=quiet)
+        next(steps)                      # iteration 0: traces the graphs
+        start = time.perf_counter()
+        for _ in steps:
+            pass
+        return iterations / (time.perf_counter() - start)
 
 
 # ------------------------------------------------------------------------------------------------ images
