@@ -111,3 +111,16 @@ def test_dream_network_offline_is_the_patch_cnn(tmp_path):
     assert net.name == "patch_cnn" and "no ImageNet" in net.provenance
     outputs = net.model(np.zeros((1, 40, 40, 3), "float32"))
     assert [tuple(o.shape[1:3]) for o in outputs] == [(20, 20), (10, 10), (10, 10), (5, 5)]
+
+
+def test_inception_v3_has_the_source_layers(tmp_path, monkeypatch):
+    """The ImageNet path: InceptionV3 (random weights offline) with mixed2–mixed5, the smallest input it takes."""
+    from chapters_src.cnn import pretrained
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    base = pretrained.build("inception_v3", include_top=False).model
+    model = dd.feature_extractor(base, dd.DREAM_LAYERS["inception_v3"])
+    outputs = model(np.zeros((1, 75, 75, 3), "float32"))
+    assert [tuple(o.shape[-1:]) for o in outputs] == [(288,), (768,), (768,), (768,)]
+    run = dd.gradient_ascent(model, dd.preprocess(np.full((75, 75, 3), 128, "uint8")), steps=2)
+    assert run.image.shape == (75, 75, 3) and run.image.min() >= -1 and run.image.max() <= 1

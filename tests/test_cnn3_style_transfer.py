@@ -263,3 +263,20 @@ def test_module_entry_point_help():
                    "--learning-rate", "--initial", "--print-iterations", "--checkpoint-iterations", "--network",
                    "--pooling"):
         assert option in completed.stdout
+
+
+def test_defaults_are_the_source_programs():
+    assert (st.CONTENT_WEIGHT, st.STYLE_WEIGHT, st.TV_WEIGHT, st.LEARNING_RATE) == (5.0, 100.0, 100.0, 10.0)
+    assert (st.STYLE_SCALE, st.ITERATIONS, st.ADAM_EPSILON, st.INITIAL_NOISE_SCALE) == (1.0, 100, 1e-8, 0.256)
+    options = st.build_parser().parse_args(["--content", "c", "--styles", "a", "b", "--output", "o"])
+    assert (options.content_weight, options.style_weight, options.tv_weight, options.learning_rate,
+            options.iterations) == (5.0, 100.0, 100.0, 10.0, 100)
+    assert options.styles == ["a", "b"] and options.checkpoint_iterations is None and options.pooling == "max"
+    assert st.CONTENT_LAYER == "relu4_2" and st.STYLE_LAYERS == ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+
+def test_concept_diagram_names_the_three_losses():
+    figure = st.draw_concept()
+    texts = " ".join(t.get_text() for t in figure.axes[0].texts)
+    for phrase in ("relu4_2", "Gram", "total variation", "Adam", "VGG-19"):
+        assert phrase in texts

@@ -265,3 +265,23 @@ def test_saliency_figure_layout(square_detector):
     assert len(vis.saliency_figure(model, images[:2], [1, 1]).axes) == 8
     with pytest.raises(ValueError, match="classes has 1 entries"):
         vis.saliency_figure(model, images[:2], [1])
+
+
+def test_vgg16_conv_index_addresses_a_filter_in_caffe_space(tmp_path, monkeypatch):
+    """The ImageNet path of notebook 07 on VGG16's architecture (random weights offline): block3_conv1 index 20 is
+    channel 20 of 256, optimised in caffe input space."""
+    import keras
+
+    from chapters_src.cnn import pretrained
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    vgg = pretrained.build("vgg16", include_top=False, input_shape=(32, 32, 3)).model
+    assert vgg.get_layer("block3_conv1").filters == 256
+    result = vis.activation_maximization(vgg, "block3_conv1", 20, steps=3, count=2, value_range=(-123.68, 151.061),
+                                         seed=0)
+    assert result.images.shape == (2, 32, 32, 3) and result.objective.shape == (4, 2)
+    assert np.all(result.objective[-1] > result.objective[0])
+    assert result.images.min() >= -123.68 and result.images.max() <= 151.061
+    shown = vis.deprocess_caffe(result.images[0])
+    assert shown.shape == (32, 32, 3) and 0 <= shown.min() and shown.max() <= 1
+    assert isinstance(vgg.get_layer("block3_conv1"), keras.layers.Conv2D)

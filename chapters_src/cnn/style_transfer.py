@@ -304,6 +304,45 @@ def iterations_per_second(network: StyleNetwork, width: int = 256, iterations: i
         return iterations / (time.perf_counter() - start)
 
 
+def draw_concept():
+    """The method as a diagram (the source's lost figure "main concept of style transfer"): content, style and the
+    generated image through one VGG-19, the three losses, and Adam updating the pixels."""
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(9, 3.6))
+    axis.set_xlim(0, 10)
+    axis.set_ylim(0, 4)
+    axis.axis("off")
+    boxes = {
+        "content": (0.2, 3.0, "content image"), "generated": (0.2, 1.7, "generated image\n(the variable)"),
+        "style": (0.2, 0.4, "style image(s)"), "vgg": (3.0, 1.4, "VGG-19\n(frozen)"),
+        "c": (5.6, 3.0, "content loss\nrelu4_2, MSE × 5"),
+        "s": (5.6, 1.7, "style loss: Gram matrices\nof relu1_1…relu5_1, × 100"),
+        "tv": (5.6, 0.4, "total variation × 100"), "total": (8.4, 1.7, "total loss"),
+    }
+    for key, (x, y, text) in boxes.items():
+        width = 2.3 if key in ("c", "s", "tv") else (1.7 if key not in ("vgg", "total") else 1.4)
+        height = 1.2 if key == "vgg" else 0.8
+        axis.add_patch(plt.Rectangle((x, y), width, height, facecolor="#E8F1FA" if key != "vgg" else "#FCE9D9",
+                                     edgecolor="#0072B2" if key != "vgg" else "#D55E00", linewidth=1.5))
+        axis.text(x + width / 2, y + height / 2, text, ha="center", va="center", fontsize=8.5)
+
+    def arrow(start, end, **style):
+        axis.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="->", color="0.3", **style))
+
+    for y in (3.4, 2.1, 0.8):
+        arrow((1.9, y), (3.0, 2.0))
+    arrow((4.4, 2.2), (5.6, 3.4))
+    arrow((4.4, 2.0), (5.6, 2.1))
+    arrow((1.9, 1.9), (5.6, 0.8))
+    for y in (3.4, 2.1, 0.8):
+        arrow((7.9, y), (8.4, 2.1))
+    axis.annotate("Adam (lr 10, ε 1e-8) updates the pixels", xy=(0.95, 1.65), xytext=(6.0, 0.05), fontsize=8.5,
+                  color="#D55E00", arrowprops=dict(arrowstyle="->", color="#D55E00", connectionstyle="arc3,rad=-0.3"))
+    axis.set_title("neural style transfer (Gatys et al.): optimise the image, not the network", fontsize=11)
+    return figure
+
+
 # ------------------------------------------------------------------------------------------------ images
 def procedural_style(size: int = 256, seed: int = 0) -> np.ndarray:
     """A deterministic colourful swirl texture (uint8 ``(size, size, 3)``): a style image with no licence."""
