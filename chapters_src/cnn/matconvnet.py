@@ -57,7 +57,8 @@ def load_vgg19_mat(path: str | os.PathLike) -> MatConvNetWeights:
     data = scipy.io.loadmat(str(path))
     if "layers" not in data or "normalization" not in data:
         raise ValueError(f"{path} is not a beta16 MatConvNet file: it needs 'layers' and 'normalization' "
-                         f"(newer files keep them under 'meta'); found {sorted(k for k in data if not k.startswith('__'))}")
+                         f"(newer files keep them under 'meta'); found "
+                         f"{sorted(k for k in data if not k.startswith('__'))}")
     mean = data["normalization"][0][0][0]
     mean_pixel = np.mean(mean, axis=(0, 1))
     weights = data["layers"][0]
@@ -75,7 +76,8 @@ def write_synthetic_mat(path: str | os.PathLike, channels=(2, 3, 4, 4, 4), image
                         ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Write a tiny VGG-19-shaped ``.mat`` in the beta16 layout (3×3 kernels; ``channels`` per block instead of
     64, 128, 256, 512, 512) and return its conv weights **as stored** (MatConvNet ``[w, h, in, out]``, bias
-    ``(1, out)``), drawn from N(0, 2/fan_in). The average image is ``image_size``² pixels with a known per-channel mean (10, 20, 30) RGB."""
+    ``(1, out)``), drawn from N(0, 2/fan_in). The average image is ``image_size``² pixels with a known
+    per-channel mean (10, 20, 30) RGB."""
     import scipy.io
 
     rng = np.random.default_rng(seed)

@@ -100,7 +100,8 @@ def bright_square_images(count: int, size: int = 20, square: int = 5, seed: int 
     random place, ``boxes[i] = (row, col, row + square, col + square)``; label 0 images hold none (box all −1).
     """
     if count < 2 or size < square + 2 or square < 1:
-        raise ValueError(f"need count ≥ 2 and size ≥ square + 2 ≥ 3; got count={count}, size={size}, square={square}")
+        raise ValueError(f"need count ≥ 2 and size ≥ square + 2 ≥ 3; got count={count}, size={size}, "
+                         f"square={square}")
     rng = np.random.default_rng(seed)
     images = rng.uniform(0.0, 0.3, size=(count, size, size, 1)).astype("float32")
     labels = (np.arange(count) % 2).astype("int64")
