@@ -62,9 +62,9 @@ class StyleSettings:
 
 
 VISUALIZATION = ProfileSet(
-    smoke=VisualizationSettings(train_examples=1000, epochs=2, batch_size=64, conv_filters=(16, 32), dense_units=64,
-                                maximization_steps=30, maximization_step_size=0.05, vgg_image_size=64,
-                                atlas_examples=200, atlas_grid=5, atlas_feature_steps=0),
+    smoke=VisualizationSettings(train_examples=600, epochs=2, batch_size=64, conv_filters=(16, 32), dense_units=64,
+                                maximization_steps=20, maximization_step_size=0.05, vgg_image_size=64,
+                                atlas_examples=150, atlas_grid=5, atlas_feature_steps=0),
     standard=VisualizationSettings(train_examples=None, epochs=5, batch_size=64, conv_filters=(32, 64),
                                    dense_units=128, maximization_steps=150, maximization_step_size=0.05,
                                    vgg_image_size=128, atlas_examples=297, atlas_grid=7, atlas_feature_steps=60),
@@ -74,8 +74,8 @@ VISUALIZATION = ProfileSet(
 )
 
 DREAM = ProfileSet(
-    smoke=DreamSettings(image_width=96, source_steps=20, snapshot_every=10, step_size=0.01, steps_per_octave=5,
-                        octaves=(-1, 0), octave_scale=1.3, tile_size=64, patch_examples=600, patch_epochs=1),
+    smoke=DreamSettings(image_width=96, source_steps=10, snapshot_every=5, step_size=0.01, steps_per_octave=3,
+                        octaves=(-1, 0), octave_scale=1.3, tile_size=64, patch_examples=300, patch_epochs=1),
     standard=DreamSettings(image_width=256, source_steps=100, snapshot_every=25, step_size=0.01,
                            steps_per_octave=30, octaves=(-2, -1, 0), octave_scale=1.3, tile_size=128,
                            patch_examples=4000, patch_epochs=4),
@@ -86,7 +86,7 @@ DREAM = ProfileSet(
 
 STYLE = ProfileSet(
     smoke=StyleSettings(width=64, iterations=12, checkpoint_iterations=4, print_iterations=None, pooling="max",
-                        benchmark_width=128, benchmark_iterations=2),
+                        benchmark_width=64, benchmark_iterations=2),
     standard=StyleSettings(width=128, iterations=100, checkpoint_iterations=20, print_iterations=50,
                            pooling="max", benchmark_width=256, benchmark_iterations=3),
     full=StyleSettings(width=512, iterations=1000, checkpoint_iterations=100, print_iterations=None, pooling="max",
