@@ -159,6 +159,11 @@ def test_guided_and_rectified_rules_differ_from_vanilla():
         vis.input_gradient(model, x, 0, "deconv")
     with pytest.raises(ValueError, match="class_index must be in"):
         vis.input_gradient(model, x, 3)
+    # one class per image == separate calls
+    pair = np.concatenate([x, x[:, ::-1]])
+    both = vis.input_gradient(model, pair, [0, 2], "guided")
+    np.testing.assert_allclose(both[0], guided[0], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(both[1], vis.input_gradient(model, pair[1:], 2, "guided")[0], rtol=1e-5, atol=1e-7)
 
 
 @pytest.fixture(scope="module")

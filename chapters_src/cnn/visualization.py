@@ -231,9 +231,14 @@ def _as_batch(x, model) -> np.ndarray:
     return array
 
 
-def _check_class(model_output_size: int, class_index: int) -> None:
-    if not 0 <= int(class_index) < model_output_size:
-        raise ValueError(f"class_index must be in [0, {model_output_size}); got {class_index}")
+def _class_mask(model_output_size: int, class_index, batch_size: int) -> np.ndarray:
+    """One-hot ``(n, classes)`` rows selecting ``class_index`` (one int, or one int per image)."""
+    indices = np.broadcast_to(np.asarray(class_index, dtype="int64").reshape(-1), (batch_size,)) if np.ndim(
+        class_index) == 0 else np.asarray(class_index, dtype="int64")
+    if indices.shape != (batch_size,) or indices.min() < 0 or indices.max() >= model_output_size:
+        raise ValueError(f"class_index must be in [0, {model_output_size}) (one int, or one per image of the "
+                         f"{batch_size}); got {class_index}")
+    return np.eye(model_output_size, dtype="float32")[indices]
 
 
 # ----------------------------------------------------------------------------------------------- activation max.
@@ -347,8 +352,9 @@ def total_variation_mean(images):
 
 
 # ----------------------------------------------------------------------------------------------- saliency / CAM
-def input_gradient(model, x, class_index: int, modifier: str | None = None) -> np.ndarray:
+def input_gradient(model, x, class_index, modifier: str | None = None) -> np.ndarray:
     """∂(logit ``class_index``)/∂x for each image of ``x``: ``(n, *input_shape)``, signed, float32.
+    ``class_index``: one class for every image, or one per image.
 
     Logits are the pre-softmax outputs (the source's step 2: "use the score, not the softmax"); ReLUs back-propagate
     with ``modifier``'s rule (see :func:`backprop_model`).
@@ -357,10 +363,10 @@ def input_gradient(model, x, class_index: int, modifier: str | None = None) -> n
 
     network = backprop_model(model, modifier)
     batch = tf.convert_to_tensor(_as_batch(x, model))
-    _check_class(int(network.output_shape[-1]), class_index)
+    mask = _class_mask(int(network.output_shape[-1]), class_index, int(batch.shape[0]))
     with tf.GradientTape() as tape:
         tape.watch(batch)
-        score = tf.reduce_sum(network(batch, training=False)[:, int(class_index)])
+        score = tf.reduce_sum(network(batch, training=False) * mask)
     return tape.gradient(score, batch).numpy()
 
 
@@ -372,7 +378,7 @@ def _normalise(maps: np.ndarray) -> np.ndarray:
             ).astype("float32")
 
 
-def saliency(model, x, class_index: int, modifier: str | None = None, reduce: str | None = "max",
+def saliency(model, x, class_index, modifier: str | None = None, reduce: str | None = "max",
              normalize: bool = True) -> np.ndarray:
     """Saliency map of class ``class_index`` (Simonyan et al. 2013; 004 §3): ``|∂S_c/∂x|`` per pixel.
 
@@ -390,7 +396,7 @@ def saliency(model, x, class_index: int, modifier: str | None = None, reduce: st
     return _normalise(magnitude) if normalize else magnitude
 
 
-def grad_cam(model, x, class_index: int, conv_layer: str) -> np.ndarray:
+def grad_cam(model, x, class_index, conv_layer: str) -> np.ndarray:
     """Grad-CAM (Selvaraju et al. 2017): ``ReLU(Σ_k α_k A^k)`` with ``α_k`` = spatial mean of ∂logit/∂A^k.
 
     ``A``: the output of ``conv_layer`` (the last convolution, usually). The map is resized (bilinear) to the
@@ -402,11 +408,11 @@ def grad_cam(model, x, class_index: int, conv_layer: str) -> np.ndarray:
 
     network = backprop_model(model, None)
     batch = tf.convert_to_tensor(_as_batch(x, model))
-    _check_class(int(network.output_shape[-1]), class_index)
+    mask = _class_mask(int(network.output_shape[-1]), class_index, int(batch.shape[0]))
     grad_model = keras.Model(_inputs(network), [_layer(network, conv_layer).output, network.outputs[0]])
     with tf.GradientTape() as tape:
         features, logits = grad_model(batch, training=False)
-        score = tf.reduce_sum(logits[:, int(class_index)])
+        score = tf.reduce_sum(logits * mask)
     gradients = tape.gradient(score, features)
     if features.shape.rank != 4:
         raise ValueError(f"conv_layer must output (n, h, w, channels); {conv_layer!r} gives {features.shape}")
@@ -630,10 +636,12 @@ def saliency_figure(model, images, classes: Sequence[int], conv_layer: str | Non
     columns = ["input", "vanilla", "guided", "relu"] + (["Grad-CAM (the source's call)"] if conv_layer else [])
     figure, axes = plt.subplots(len(batch), len(columns), figsize=(1.7 * len(columns), 1.6 * len(batch)),
                                 squeeze=False)
+    labels = [int(c) for c in classes]
+    all_maps = [saliency(model, batch, labels, modifier) for modifier in MODIFIERS]     # one batch per rule
+    if conv_layer:
+        all_maps.append(grad_cam(model, batch, labels, conv_layer))
     for row, (image, label) in enumerate(zip(batch, classes)):
-        maps = [saliency(model, image, label, modifier)[0] for modifier in MODIFIERS]
-        if conv_layer:
-            maps.append(grad_cam(model, image, label, conv_layer)[0])
+        maps = [rule_maps[row] for rule_maps in all_maps]
         picture = image[..., 0] if image.shape[-1] == 1 else image
         axes[row, 0].imshow(picture, cmap="gray" if picture.ndim == 2 else None)
         axes[row, 0].set_ylabel(f"class {label}", fontsize=8)
