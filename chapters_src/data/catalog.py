@@ -137,7 +137,7 @@ def _local_specs() -> list[DatasetSpec]:
 
 
 def register_builtin() -> None:
-    """Register the five built-in datasets (replacing earlier registrations of the same names)."""
+    """Register every built-in dataset (replacing earlier registrations of the same names)."""
     for spec in _url_specs() + _local_specs():
         register(spec, replace=True)
     series.register_series()  # sunspots, mauna_loa_co2 (statsmodels' packaged series; the RNN chapter)
