@@ -61,13 +61,25 @@ book: $(STAMP) $(ASSETS_STAMP)
 	CHAPTERS_PROFILE=$(PROFILE) $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo; echo "Book built with profile '$(PROFILE)'. Open: file://$(CURDIR)/$(BOOK_HTML)"
 
-# Unit tests, exercise checks and the site/browser tests (tests/), then every chapter notebook under nbval in the
-# smoke profile. The reader's exercise notebooks (notebooks/exercises/) hold stubs and are tested by tests/ instead.
+# Two stages, one execution of each chapter notebook:
+# 1. unit tests and exercise checks (tests/), and every chapter notebook under nbval in the smoke profile; the
+#    notebooks that pass are kept, executed, in $(TESTED) (notebooks/conftest.py);
+# 2. the site tests (tests/test_site.py): the smoke book is built from those executed notebooks (any missing one is
+#    executed again by the build) and opened in headless Chromium.
+# Both stages always run; the exit status is the first failure. The reader's exercise notebooks
+# (notebooks/exercises/) hold stubs and are tested by tests/ instead.
 # pytest-xdist runs TEST_WORKERS processes (default: one per core); --dist loadscope keeps each notebook's cells
 # (and each test module) in one process, in order. TEST_WORKERS=0 runs everything in this process.
+TESTED := _build/tested-notebooks
+TEST_ENV := CHAPTERS_OFFLINE=1 CHAPTERS_PROFILE=smoke
 test: $(STAMP) $(ASSETS_STAMP) browser
-	CHAPTERS_OFFLINE=1 CHAPTERS_PROFILE=smoke $(PY) -m pytest tests notebooks/[0-9]*.ipynb \
-	  --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
+	@rm -rf $(TESTED); status=0; \
+	$(TEST_ENV) CHAPTERS_RECORD_NOTEBOOKS=$(TESTED) $(PY) -m pytest tests notebooks/[0-9]*.ipynb \
+	  --ignore=tests/test_site.py --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
+	  -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS) || { s=$$?; [ $$s = 5 ] || status=$$s; }; \
+	$(TEST_ENV) CHAPTERS_TESTED_NOTEBOOKS=$(TESTED) $(PY) -m pytest tests/test_site.py \
+	  $(PYTEST_ARGS) || { s=$$?; [ $$s = 5 ] || [ $$status != 0 ] || status=$$s; }; \
+	exit $$status
 
 # Regenerate the reader's exercise notebooks from the chapter notebooks (solutions → stubs).
 exercises: $(STAMP)

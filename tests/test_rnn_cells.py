@@ -95,7 +95,8 @@ def test_each_io_architecture_has_matching_shapes_and_learns(architecture):
     model = cells.build_io_model(architecture, classes=4, length=5, units=24)
     predictions = model.predict(task.x[:2], verbose=0)
     assert predictions.shape == (2, *task.y.shape[1:], 4)
-    history = model.fit(task.x, task.y, epochs=8, batch_size=32, verbose=0).history
+    # 16 epochs: with 8, the unsynced (reversal) task ended at loss ratio 0.73 and accuracy 0.53 (seeds 0-4)
+    history = model.fit(task.x, task.y, epochs=16, batch_size=32, verbose=0).history
     assert history["loss"][-1] < 0.7 * history["loss"][0]
     chance = 1 / 4
     assert history["accuracy"][-1] > chance + 0.25

@@ -8,6 +8,9 @@ notebooks are first executed in parallel into that build's cache (``tools/preexe
   ``make book PROFILE=smoke``) instead of building;
 - ``CHAPTERS_SITE_OUTPUT=<dir>``: build into this folder instead of a temporary one, so the notebook execution
   cache (``<dir>/_build/.jupyter_cache``) is kept between test runs.
+- ``CHAPTERS_TESTED_NOTEBOOKS=<dir>``: notebooks already executed by the nbval run (``make test`` sets it; see
+  ``notebooks/conftest.py``) go into the build's cache as they are, so each notebook executes once per test run;
+  any notebook missing there is executed here.
 
 The browser tests drive Debian's headless Chromium (``/usr/bin/chromium``, installed by ``make browser``) with
 Playwright; every request to anything but a local file is aborted and recorded, and must not happen.
@@ -37,6 +40,9 @@ PROSE_PAGES = (
 SEARCH_WORD = "receptive"
 BUILD_TIMEOUT_S = int(os.environ.get("CHAPTERS_SITE_BUILD_TIMEOUT", "1800"))
 VENDOR_STAMP = REPO / "book" / "_vendor" / ".fetched"
+# The first site test also pays for the session's build (pre-execution and jupyter-book, each up to
+# BUILD_TIMEOUT_S): pytest-timeout's default (pyproject.toml) would cut it short.
+pytestmark = pytest.mark.timeout(2 * BUILD_TIMEOUT_S + 300)
 
 # Hosts of CDNs, trackers and remote services that must not appear anywhere in a built page.
 REMOTE_SERVICE_MARKERS = (
@@ -80,7 +86,7 @@ def _jupyter_book() -> str:
     return found
 
 
-def _preexecute_copies(workspace: Path, cache: Path, environment: dict) -> None:
+def _preexecute_copies(workspace: Path, cache: Path, environment: dict) -> str:
     """Fill the build's execution cache in parallel (tools/preexecute.py) from copies of the chapter notebooks.
 
     Copies, so that these kernels write their run folders (checkpoints) under ``workspace``, never into
@@ -90,12 +96,16 @@ def _preexecute_copies(workspace: Path, cache: Path, environment: dict) -> None:
     """
     copies = workspace / "notebooks"
     shutil.copytree(REPO / "notebooks", copies, ignore=shutil.ignore_patterns("runs", "exercises", ".ipynb_checkpoints"))
+    recorded = os.environ.get("CHAPTERS_TESTED_NOTEBOOKS")
     command = [sys.executable, str(REPO / "tools" / "preexecute.py"), "--cache", str(cache),
+               *(["--recorded", str(Path(recorded).resolve())] if recorded else []),
                *sorted(str(path) for path in copies.glob("[0-9]*.ipynb"))]
     try:
-        subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+        result = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True,
+                                timeout=BUILD_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        pass  # the build executes whatever is not cached and enforces its own timeout
+        return "pre-execution timed out"  # the build executes whatever is not cached and enforces its own timeout
+    return result.stdout + result.stderr
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +123,8 @@ def site(tmp_path_factory) -> BuiltSite:
     output = Path(os.environ.get("CHAPTERS_SITE_OUTPUT") or tmp_path_factory.mktemp("site")).resolve()
     environment = {**os.environ, "CHAPTERS_PROFILE": "smoke", "CHAPTERS_OFFLINE": "1"}
     started = time.perf_counter()
-    _preexecute_copies(tmp_path_factory.mktemp("executed"), output / "_build" / ".jupyter_cache", environment)
+    preexecuted = _preexecute_copies(tmp_path_factory.mktemp("executed"), output / "_build" / ".jupyter_cache",
+                                     environment)
     command = [_jupyter_book(), "build", str(REPO), "--path-output", str(output),
                "--warningiserror", "--nitpick", "--keep-going"]
     try:
@@ -127,7 +138,7 @@ def site(tmp_path_factory) -> BuiltSite:
     if result.returncode != 0 or "build succeeded" not in log:
         pytest.fail(f"the book did not build (exit {result.returncode}, {seconds:.0f} s): {' '.join(command)}\n"
                     f"--- last lines of the build log ---\n{log[-6000:]}")
-    return BuiltSite(html=output / "_build" / "html", seconds=seconds, log=log)
+    return BuiltSite(html=output / "_build" / "html", seconds=seconds, log=preexecuted + log)
 
 
 # ------------------------------------------------------------------------------------------------ static checks
@@ -180,6 +191,7 @@ def test_build_succeeds_with_every_page(site):
     assert not (site.html / "notebooks" / "exercises").exists()
     assert not list(site.html.rglob("exercises/*.html"))
     print(f"smoke build: {site.seconds:.1f} s, {len(_html_pages(site))} pages")
+    print("\n".join(line for line in site.log.splitlines() if "notebook(s)" in line))
 
 
 @pytest.mark.slow
