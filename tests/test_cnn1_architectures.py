@@ -93,6 +93,16 @@ def test_vgg16_equals_keras_applications_layer_by_layer(tables):
     assert arch.build_vgg19((32, 32, 3), include_top=False).count_params() == 20_024_384
 
 
+@pytest.mark.parametrize(("depth", "published"), [(16, 138_357_544), (19, 143_667_240)])
+def test_whole_vgg_equals_keras_applications(depth, published):
+    """With its classifier at 224×224: every layer's name, output shape and parameter count as keras.applications."""
+    ours = arch.build_vgg(depth, (224, 224, 3), 1000, True)
+    theirs = getattr(keras.applications, f"VGG{depth}")(weights=None)
+    describe = lambda model: [(l.name, tuple(l.output.shape), l.count_params()) for l in model.layers[1:]]  # noqa: E731
+    assert describe(ours) == describe(theirs)
+    assert ours.count_params() == theirs.count_params() == published
+
+
 def test_inception_module_naive_versus_reduced():
     inputs = keras.Input((28, 28, 192))
     reduced = keras.Model(inputs, arch.inception_module(inputs, (64, 96, 128, 16, 32, 32), "3a"))

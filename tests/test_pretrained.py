@@ -140,5 +140,5 @@ def test_classify_image_on_a_registry_model_reuses_the_cached_build(tmp_path, mo
 
 def test_source_results_table():
     assert len(pretrained.SOURCE_RESULTS) == 12
-    assert pretrained.SOURCE_RESULTS[-2][1:] == ("inception", pretrained.SOURCE_RESULTS[-2][2])
+    assert pretrained.SOURCE_RESULTS[-2][1] == "inception"
     assert pretrained.SOURCE_RESULTS[-2][2].startswith("stopwatch 100.00%")
