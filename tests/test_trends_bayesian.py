@@ -55,6 +55,40 @@ def test_model_has_the_source_shapes_and_adds_kl_over_n():
     assert not np.allclose(model(x, training=True), model(x, training=True))
 
 
+def test_bayesian_hidden_layer_shapes_size_and_kl_terms():
+    model = bayesian.build_bayesian_softmax_regression(n_train=1_000, seed=4, hidden_units=32)
+    hidden, output = model.get_layer("bayesian_hidden"), model.get_layer("bayesian_softmax")
+    assert tuple(hidden.kernel_loc.shape) == (784, 32) and tuple(hidden.bias_rho.shape) == (32,)
+    assert tuple(output.kernel_loc.shape) == (32, 10) and tuple(output.bias_loc.shape) == (10,)
+    assert model.count_params() == 2 * (784 * 32 + 32) + 2 * (32 * 10 + 10)
+    for layer in (hidden, output):                            # not the source's N(0, 1) start (see the docstring)
+        assert np.allclose(keras.ops.convert_to_numpy(layer.kernel_rho), bayesian.HIDDEN_INITIAL_RHO)
+    x = np.random.default_rng(0).random((4, 784)).astype("float32")
+    assert tuple(model(x).shape) == (4, 10)
+    model(x, training=True)
+    assert len(model.losses) == 2                              # each Bayesian layer adds its own KL / N
+    expected = (_numpy(hidden.kl_divergence()) + _numpy(output.kl_divergence())) / 1_000
+    assert sum(_numpy(loss) for loss in model.losses) == pytest.approx(expected, rel=1e-5)
+    config = hidden.get_config()
+    assert config["initial_rho"] == bayesian.HIDDEN_INITIAL_RHO
+    assert bayesian.BayesianDense.from_config(config).initial_rho == bayesian.HIDDEN_INITIAL_RHO
+
+
+def test_smoke_bayesian_hidden_layer_learns():
+    chosen = settings.BAYESIAN.get("smoke")
+    (x_train, y_train), (x_test, y_test) = data.load("mnist").data
+    x_train, y_train = bayesian.flatten_images(x_train[:chosen.train_examples]), y_train[:chosen.train_examples]
+    keras.utils.set_random_seed(42)
+    model = bayesian.build_bayesian_softmax_regression(len(x_train), seed=42, hidden_units=64,
+                                                       decay_steps=chosen.decay_steps, decay_rate=chosen.decay_rate)
+    history = model.fit(x_train, np.asarray(y_train, "int64"), epochs=chosen.epochs, batch_size=chosen.batch_size,
+                        validation_data=(bayesian.flatten_images(x_test), np.asarray(y_test, "int64")),
+                        verbose=0).history
+    assert np.all(np.isfinite(history["loss"]))
+    assert history["loss"][-1] < 0.8 * history["loss"][0]
+    assert history["val_accuracy"][-1] > 0.1 + 0.5, history["val_accuracy"]    # chance: 0.1
+
+
 def test_loss_times_n_is_the_source_objective():
     n_train, batch = 500, 4
     model = bayesian.build_bayesian_softmax_regression(n_train=n_train, seed=2)

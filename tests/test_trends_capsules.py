@@ -135,3 +135,59 @@ def test_baseline_cnn_shape_and_size():
     # conv 5·5·32+32, conv 5·5·32·64+64, dense 4·4·64·128+128, dense 128·10+10
     assert model.count_params() == 832 + 51_264 + 131_200 + 1_290
     assert tuple(model(np.zeros((2, 28, 28, 1), "float32")).shape) == (2, 10)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "standard", "full"])
+def test_capsnet_classifier_parameters_match_the_built_network(profile):
+    chosen = settings.CAPSULES.get(profile)
+    train_model, _, decoder = capsules.build_capsnet(
+        (28, 28, 1), 10, chosen.conv_filters, chosen.primary_channels, chosen.primary_dim, chosen.digit_dim,
+        chosen.routings, chosen.decoder_units)
+    assert capsules.capsnet_classifier_parameters(chosen) == train_model.count_params() - decoder.count_params()
+
+
+@pytest.mark.parametrize("profile", ["smoke", "standard", "full"])
+def test_baseline_cnn_is_matched_to_the_capsnet_in_every_profile(profile):
+    chosen = settings.CAPSULES.get(profile)
+    capsnet = capsules.capsnet_classifier_parameters(chosen)
+    cnn = capsules.build_baseline_cnn(filters=chosen.baseline_filters, dense_units=chosen.baseline_dense_units)
+    f1, f2 = chosen.baseline_filters
+    d = chosen.baseline_dense_units
+    assert cnn.count_params() == (25 * f1 + f1) + (25 * f1 * f2 + f2) + (16 * f2 * d + d) + (d * 10 + 10)
+    assert abs(cnn.count_params() / capsnet - 1) <= capsules.BASELINE_PARAMETER_TOLERANCE, (cnn.count_params(), capsnet)
+
+
+def test_reconstruction_loss_is_the_weighted_decoder_mse():
+    rng = np.random.default_rng(5)
+    images = rng.random((6, 28, 28, 1)).astype("float32")
+    one_hot = np.eye(10, dtype="float32")[rng.integers(0, 10, size=6)]
+    # the weight turns Keras' mean over 784 pixels into the paper's 0.0005 · summed squared error
+    assert capsules.RECONSTRUCTION_WEIGHT == pytest.approx(0.0005 * 784)
+    reconstruction_parts = []
+    for weight in (capsules.RECONSTRUCTION_WEIGHT, 10 * capsules.RECONSTRUCTION_WEIGHT):
+        keras.utils.set_random_seed(0)
+        train_model, _, _ = capsules.build_capsnet(conv_filters=8, primary_channels=2, decoder_units=(16, 32),
+                                                   reconstruction_weight=weight)
+        lengths, reconstruction = (to_numpy(out) for out in train_model([images, one_hot]))
+        margin = ((one_hot * np.maximum(0, 0.9 - lengths) ** 2
+                   + 0.5 * (1 - one_hot) * np.maximum(0, lengths - 0.1) ** 2).sum(axis=1).mean())
+        squared_errors = ((reconstruction - images) ** 2).reshape(len(images), -1)
+        assert weight * squared_errors.mean() == pytest.approx(
+            weight / capsules.RECONSTRUCTION_WEIGHT * 0.0005 * squared_errors.sum(axis=1).mean(), rel=1e-5)
+        loss = train_model.evaluate([images, one_hot], [one_hot, images], batch_size=len(images), verbose=0,
+                                    return_dict=True)["loss"]
+        assert loss == pytest.approx(margin + weight * squared_errors.mean(), rel=1e-4)
+        reconstruction_parts.append(loss - margin)
+    assert reconstruction_parts[0] > 0
+    assert reconstruction_parts[1] == pytest.approx(10 * reconstruction_parts[0], rel=1e-3)
+
+
+def test_smoke_baseline_cnn_learns(tmp_path):
+    chosen = settings.CAPSULES.get("smoke")
+    digits = capsules.prepare_digits(data.load("mnist").data, chosen.train_examples)
+    model, result = capsules.train_baseline(chosen, digits, tmp_path / "cnn", seed=42, verbose=0)
+    assert model.count_params() == capsules.build_baseline_cnn(
+        filters=chosen.baseline_filters, dense_units=chosen.baseline_dense_units).count_params()  # sized by settings
+    assert result.history["loss"][-1] < 0.6 * result.history["loss"][0]
+    accuracy = float(model.evaluate(*digits[1], verbose=0)[1])
+    assert accuracy > 0.1 + 0.5, accuracy                                        # chance: 0.1

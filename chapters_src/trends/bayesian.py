@@ -53,25 +53,34 @@ class BayesianDense(keras.layers.Layer):
     each call draws one weight sample (``loc + scale · ε``, ``ε ~ N(0, 1)``: the reparameterisation trick) and adds
     ``kl_weight · KL(q ‖ N(0, prior_scale²))`` to the model's losses. Outside training it uses the posterior
     mean, unless ``sample=True`` is passed.
+
+    ``initial_rho``: ``None`` (the source) starts every mean and ρ from ``N(0, 1)``; a number starts the means from
+    ``N(0, 2 / in_features)`` (biases at 0) and every ρ at that number.
     """
 
     def __init__(self, units: int, prior_scale: float = 1.0, kl_weight: float = 1.0, seed: int | None = None,
-                 **kwargs):
+                 initial_rho: float | None = None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
             raise ValueError(f"units must be a positive integer; got {units!r}")
         if not prior_scale > 0 or not kl_weight >= 0:
             raise ValueError(f"prior_scale must be > 0 and kl_weight >= 0; got {prior_scale}, {kl_weight}")
         self.units, self.prior_scale, self.kl_weight, self.seed = units, float(prior_scale), float(kl_weight), seed
+        self.initial_rho = None if initial_rho is None else float(initial_rho)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
         in_features = int(input_shape[-1])
-        init = keras.initializers.RandomNormal(0.0, 1.0, seed=self.seed)  # the source: tf.random_normal
-        self.kernel_loc = self.add_weight(shape=(in_features, self.units), initializer=init, name="kernel_loc")
-        self.kernel_rho = self.add_weight(shape=(in_features, self.units), initializer=init, name="kernel_rho")
-        self.bias_loc = self.add_weight(shape=(self.units,), initializer=init, name="bias_loc")
-        self.bias_rho = self.add_weight(shape=(self.units,), initializer=init, name="bias_rho")
+        if self.initial_rho is None:      # the source: every variable from tf.random_normal, N(0, 1)
+            loc_init = rho_init = keras.initializers.RandomNormal(0.0, 1.0, seed=self.seed)
+        else:                             # Bayes by backprop's usual start: He-scaled means, small scales
+            loc_init = keras.initializers.RandomNormal(0.0, float(np.sqrt(2.0 / in_features)), seed=self.seed)
+            rho_init = keras.initializers.Constant(self.initial_rho)
+        self.kernel_loc = self.add_weight(shape=(in_features, self.units), initializer=loc_init, name="kernel_loc")
+        self.kernel_rho = self.add_weight(shape=(in_features, self.units), initializer=rho_init, name="kernel_rho")
+        self.bias_loc = self.add_weight(shape=(self.units,), initializer=loc_init if self.initial_rho is None
+                                        else "zeros", name="bias_loc")
+        self.bias_rho = self.add_weight(shape=(self.units,), initializer=rho_init, name="bias_rho")
 
     def kl_divergence(self):
         """``KL(q(W, b) ‖ p(W, b))`` in closed form (a scalar tensor, not weighted)."""
@@ -94,28 +103,41 @@ class BayesianDense(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "prior_scale": self.prior_scale,
-                "kl_weight": self.kl_weight, "seed": self.seed}
+                "kl_weight": self.kl_weight, "seed": self.seed, "initial_rho": self.initial_rho}
+
+
+HIDDEN_INITIAL_RHO = -3.0   # with a hidden layer: every scale starts at softplus(−3) ≈ 0.049, not N(0, 1) …
+HIDDEN_LEARNING_RATE = 0.01  # … and train with Adam at 0.01, not the source's 0.1 (what the smoke test uses)
 
 
 def build_bayesian_softmax_regression(n_train: int, n_features: int = N_FEATURES, n_classes: int = N_CLASSES,
-                                      learning_rate: float = 0.1, decay_steps: int = 100, decay_rate: float = 0.9,
-                                      seed: int | None = 42, hidden_units: int | None = None) -> keras.Model:
+                                      learning_rate: float | None = None, decay_steps: int = 100,
+                                      decay_rate: float = 0.9, seed: int | None = 42,
+                                      hidden_units: int | None = None) -> keras.Model:
     """The source's model: ``(batch, 784)`` → logits ``(batch, 10)`` through one :class:`BayesianDense`, compiled
     with sparse categorical cross-entropy (from logits) + ``KL / n_train`` and Edward's default optimiser (Adam,
-    ``learning_rate`` decayed by ``decay_rate`` every ``decay_steps`` steps). 7,850 means + 7,850 ρ = 15,700
-    trainable values.
+    ``learning_rate`` (default 0.1) decayed by ``decay_rate`` every ``decay_steps`` steps). 7,850 means + 7,850 ρ
+    = 15,700 trainable values.
 
-    ``hidden_units`` (beyond the source): put a Bayesian ReLU hidden layer of that width in front.
+    ``hidden_units`` (beyond the source): put a Bayesian ReLU hidden layer of that width in front. Both layers then
+    start as Bayes by backprop usually does (He-scaled means, ρ = :data:`HIDDEN_INITIAL_RHO`) and the default
+    learning rate is :data:`HIDDEN_LEARNING_RATE`. With the source's N(0, 1) start, 784 inputs give pre-activations
+    in the tens: in our smoke runs (64 hidden units) that stayed near chance, 0.10–0.14 validation accuracy at
+    Adam 0.1 and 0.01, while this start reaches about 0.9 (tested: above 0.6).
     """
     if isinstance(n_train, bool) or not isinstance(n_train, int) or n_train < 1:
         raise ValueError(f"n_train must be a positive integer (the training-set size N); got {n_train!r}")
+    if learning_rate is None:
+        learning_rate = 0.1 if hidden_units is None else HIDDEN_LEARNING_RATE
+    initial_rho = None if hidden_units is None else HIDDEN_INITIAL_RHO
     inputs = keras.Input((n_features,), name="pixels")
     features = inputs
     if hidden_units is not None:
         features = BayesianDense(hidden_units, kl_weight=1.0 / n_train, seed=None if seed is None else seed + 1,
-                                 name="bayesian_hidden")(features)
+                                 initial_rho=initial_rho, name="bayesian_hidden")(features)
         features = keras.layers.ReLU()(features)
-    logits = BayesianDense(n_classes, kl_weight=1.0 / n_train, seed=seed, name="bayesian_softmax")(features)
+    logits = BayesianDense(n_classes, kl_weight=1.0 / n_train, seed=seed, initial_rho=initial_rho,
+                           name="bayesian_softmax")(features)
     name = "bayesian_softmax_regression" if hidden_units is None else "bayesian_mlp"
     model = keras.Model(inputs, logits, name=name)
     schedule = keras.optimizers.schedules.ExponentialDecay(learning_rate, decay_steps, decay_rate, staircase=True)

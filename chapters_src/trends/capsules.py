@@ -165,12 +165,13 @@ RECONSTRUCTION_WEIGHT = 0.0005 * 784  # the paper scales the summed squared erro
 
 def build_capsnet(input_shape=(28, 28, 1), n_classes: int = 10, conv_filters: int = 256,
                   primary_channels: int = 32, primary_dim: int = 8, digit_dim: int = 16, routings: int = 3,
-                  decoder_units=(512, 1024), learning_rate: float = 1e-3, name: str = "capsnet"):
+                  decoder_units=(512, 1024), learning_rate: float = 1e-3, name: str = "capsnet",
+                  reconstruction_weight: float = RECONSTRUCTION_WEIGHT):
     """The paper's CapsNet. Returns ``(train_model, eval_model, decoder)`` sharing their layers:
 
     - ``train_model``: ``[image (h, w, c), one_hot (classes,)]`` → ``[lengths (classes,), reconstruction (h, w, c)]``,
-      compiled with margin loss + ``RECONSTRUCTION_WEIGHT`` · MSE and Adam(``learning_rate``); the decoder sees the
-      true class's capsule;
+      compiled with margin loss + ``reconstruction_weight`` · MSE (default :data:`RECONSTRUCTION_WEIGHT`, the
+      paper's 0.0005 · summed squared error) and Adam(``learning_rate``); the decoder sees the true class's capsule;
     - ``eval_model``: ``image`` → ``[lengths, digit_capsules (classes, digit_dim), reconstruction]`` (the longest
       capsule is decoded);
     - ``decoder``: masked, flattened capsules ``(classes · digit_dim,)`` → image.
@@ -194,14 +195,33 @@ def build_capsnet(input_shape=(28, 28, 1), n_classes: int = 10, conv_filters: in
     eval_model = keras.Model(image, [lengths, digit, eval_reconstruction], name=f"{name}_eval")
     train_model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                         loss={"lengths": margin_loss, "reconstruction": "mse"},
-                        loss_weights={"lengths": 1.0, "reconstruction": RECONSTRUCTION_WEIGHT},
+                        loss_weights={"lengths": 1.0, "reconstruction": reconstruction_weight},
                         metrics={"lengths": ["categorical_accuracy"]})
     return train_model, eval_model, decoder
 
 
+BASELINE_PARAMETER_TOLERANCE = 0.05   # |CNN parameters / CapsNet parameters without decoder − 1| allowed (tested)
+
+
+def capsnet_classifier_parameters(settings, input_shape=(28, 28, 1), n_classes: int = 10) -> int:
+    """Parameters of the CapsNet of ``settings`` without its reconstruction decoder (Conv1 + PrimaryCaps + W),
+    computed from the layer sizes (valid 9×9 convolutions, PrimaryCaps stride 2)."""
+    height, width, channels = input_shape
+    conv1 = 81 * channels * settings.conv_filters + settings.conv_filters
+    primary_maps = settings.primary_channels * settings.primary_dim
+    primary = 81 * settings.conv_filters * primary_maps + primary_maps
+    grid = ((height - 8 - 9) // 2 + 1) * ((width - 8 - 9) // 2 + 1)
+    digitcaps = grid * settings.primary_channels * n_classes * settings.digit_dim * settings.primary_dim
+    return conv1 + primary + digitcaps
+
+
 def build_baseline_cnn(input_shape=(28, 28, 1), n_classes: int = 10, filters=(32, 64), dense_units: int = 128,
                        learning_rate: float = 1e-3) -> keras.Model:
-    """A small CNN to compare with: Conv 5×5 ReLU → MaxPool 2 (×2) → Dense ReLU → Dropout 0.5 → softmax."""
+    """A small CNN to compare with: Conv 5×5 ReLU → MaxPool 2 (×2) → Dense ReLU → Dropout 0.5 → softmax.
+
+    The defaults give 184,586 parameters; :func:`train_baseline` sizes it from the settings so that it has as many
+    parameters as the profile's CapsNet without its decoder (``baseline_filters``, ``baseline_dense_units``).
+    """
     layers = [keras.Input(input_shape)]
     for count in filters:
         layers += [keras.layers.Conv2D(count, 5, activation="relu"), keras.layers.MaxPooling2D(2)]
@@ -239,12 +259,14 @@ def train_capsnet(settings, digits, run_dir, seed: int = 42, verbose="auto"):
 
 
 def train_baseline(settings, digits, run_dir, seed: int = 42, verbose="auto"):
-    """The small CNN on the same data, epochs and batch size; returns ``(model, result)``."""
+    """The small CNN of ``settings`` (``baseline_filters``, ``baseline_dense_units``: parameter count matched to the
+    CapsNet without decoder) on the same data, epochs and batch size; returns ``(model, result)``."""
     from chapters_src import training
 
     (x_train, y_train), (x_test, y_test) = digits
     keras.utils.set_random_seed(seed)
-    model = build_baseline_cnn(x_train.shape[1:], 10, learning_rate=settings.learning_rate)
+    model = build_baseline_cnn(x_train.shape[1:], 10, filters=settings.baseline_filters,
+                               dense_units=settings.baseline_dense_units, learning_rate=settings.learning_rate)
     result = training.fit(model, x_train, y_train, validation_data=(x_test, y_test), epochs=settings.epochs,
                           batch_size=settings.batch_size, run_dir=run_dir, verbose=verbose)
     return model, result

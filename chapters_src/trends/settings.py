@@ -39,6 +39,9 @@ class CapsuleSettings:
     batch_size: int
     learning_rate: float
     demo_dimensions: int           # DigitCaps dimensions shown in the perturbation player
+    baseline_filters: tuple[int, int]  # the comparison CNN's two 5×5 convolutions …
+    baseline_dense_units: int      # … and its dense layer, sized so that its parameter count matches the CapsNet's
+                                   # without the decoder (within capsules.BASELINE_PARAMETER_TOLERANCE; tested)
 
 
 @dataclass(frozen=True)
@@ -67,13 +70,15 @@ BAYESIAN = ProfileSet(
 CAPSULES = ProfileSet(
     smoke=CapsuleSettings(conv_filters=16, primary_channels=4, primary_dim=8, digit_dim=16, routings=3,
                           decoder_units=(128, 256), train_examples=600, epochs=2, batch_size=32, learning_rate=5e-3,
-                          demo_dimensions=6),
+                          demo_dimensions=6, baseline_filters=(32, 64), baseline_dense_units=169),
     standard=CapsuleSettings(conv_filters=32, primary_channels=8, primary_dim=8, digit_dim=16, routings=3,
                              decoder_units=(256, 512), train_examples=6_000, epochs=4, batch_size=32,
-                             learning_rate=3e-3, demo_dimensions=16),
+                             learning_rate=3e-3, demo_dimensions=16, baseline_filters=(32, 64),
+                             baseline_dense_units=469),
     full=CapsuleSettings(conv_filters=256, primary_channels=32, primary_dim=8, digit_dim=16, routings=3,
                          decoder_units=(512, 1024), train_examples=None, epochs=50, batch_size=100,
-                         learning_rate=1e-3, demo_dimensions=16),
+                         learning_rate=1e-3, demo_dimensions=16, baseline_filters=(64, 128),
+                         baseline_dense_units=3_204),
 )
 
 SIAMESE = ProfileSet(
