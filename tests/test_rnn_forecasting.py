@@ -62,7 +62,7 @@ def test_standardised_windows_round_trip():
     np.testing.assert_allclose(windows.to_original("test", targets), windows.y_test, rtol=1e-5, atol=1e-4)
 
 
-def test_gru_learns_writes_tensorboard_events_and_beats_nothing_it_should_not(tmp_path):
+def test_gru_learns_writes_tensorboard_events_and_beats_persistence_on_sunspots(tmp_path):
     import keras
 
     keras.utils.set_random_seed(0)
@@ -72,7 +72,22 @@ def test_gru_learns_writes_tensorboard_events_and_beats_nothing_it_should_not(tm
     losses = result.history["loss"]
     assert losses[-1] < 0.6 * losses[0]
     assert fc.event_files(tmp_path / "logs")                        # TensorBoard wrote event files
+    assert (tmp_path / "best.keras").is_file()
     scores = fc.evaluate(model, windows, "test")
     assert set(scores) == {"model_mse_scaled", "persistence_mse_scaled", "model_mse", "persistence_mse", "ratio"}
-    assert scores["persistence_mse"] > 0 and scores["model_mse"] > 0
-    assert (tmp_path / "best.keras").is_file()
+    # 6 epochs at lr 0.01 gave model/persistence 0.25-0.41 on the 90 test years (seeds 0-3 and 42)
+    assert scores["ratio"] < 0.7 and scores["model_mse"] < 0.7 * scores["persistence_mse"]
+    assert scores["model_mse_scaled"] < scores["persistence_mse_scaled"]
+
+
+def test_notebook_15_smoke_settings_beat_persistence_on_sunspots(tmp_path):
+    """What notebook 15 asserts, with the smoke profile's sunspot settings."""
+    import keras
+
+    smoke = settings.FORECAST.get("smoke")
+    keras.utils.set_random_seed(42)
+    windows = fc.prepare_windows(data.load("sunspots").data.values, smoke.sunspot_window, scaling="standardise")
+    model, _ = fc.train_forecaster(windows, units=smoke.units, epochs=smoke.sunspot_epochs, batch_size=32,
+                                   run_dir=tmp_path, patience=smoke.patience,
+                                   learning_rate=smoke.sunspot_learning_rate, verbose=0)
+    assert fc.evaluate(model, windows, "test")["ratio"] < 0.7         # measured 0.37 (seed 42)

@@ -64,7 +64,7 @@ def test_every_classifier_learns_in_smoke(builder, tmp_path):
     import keras
 
     keras.utils.set_random_seed(0)
-    reviews = st.load_reviews(num_words=200, maxlen=16, num_reviews=200)
+    reviews = st.load_reviews(num_words=200, maxlen=16, num_reviews=600)    # 200 reviews: test accuracy ≈ chance
     models = {
         "imdb_cnn": lambda: st.build_imdb_cnn(200, 16, 32, 32, 32, learning_rate=0.01),
         "text_cnn": lambda: st.build_text_cnn(200, 16, 32, 32, learning_rate=0.01),
@@ -75,7 +75,8 @@ def test_every_classifier_learns_in_smoke(builder, tmp_path):
                                                 patience=None, verbose=0)
     assert result.history["loss"][-1] < result.history["loss"][0] - 0.1
     assert result.history["accuracy"][-1] > 0.7                      # fits its training reviews (chance 0.5)
-    assert 0.0 <= test_accuracy <= 1.0
+    # generalises to the 600 unseen test reviews (balanced: chance 0.5); measured 0.76-0.86 (seeds 0, 1)
+    assert test_accuracy > 0.65
 
 
 def test_bidirectional_beats_forward_on_the_future_context_task():

@@ -94,11 +94,36 @@ def test_sampler_matches_the_keras_model_and_decodes(small_run):
         sampler.generate(5, temperatures=[0.0])
 
 
-def test_the_callback_never_assigns_model_and_training_resumes(tmp_path):
+def test_the_callback_leaves_model_to_keras():
+    """The source's ResultChecker took the model in ``__init__`` and assigned ``self.model``; Keras 3's
+    ``Callback.model`` is a read-only property backed by ``_model`` that ``fit`` fills through ``set_model``."""
+    import inspect
+    import re
+
     import keras
 
+    assert "model" not in inspect.signature(tg.SampleEveryN).parameters         # it is never handed a model
     callback = tg.SampleEveryN(tg.build_vocabulary("abc"), every=1, length=5, verbose=False)
-    assert "model" not in vars(callback) or vars(callback)["model"] is None
+    cls = type(callback)
+    assert cls.model is keras.callbacks.Callback.model                            # Keras' property, not shadowed
+    assert callback._model is None and callback.model is None                    # holds no model before fit
+    source = inspect.getsource(tg._sample_callback_class)
+    assert not re.search(r"self\._?model\s*=(?!=)", source)                      # and never assigns one
+    with pytest.raises(AttributeError):
+        callback.model = object()                                                 # what the source's code did
+    keras.utils.set_random_seed(1)
+    x, _, vocabulary = tg.make_char_dataset("abcab" * 30, 10)
+    model = tg.build_char_model(vocabulary.size, cell="simple_rnn", hidden_units=8, layers=1)
+    callback = tg.SampleEveryN(vocabulary, every=1, length=5, verbose=False)
+    model.fit(x, np.roll(x, -1, axis=1), epochs=2, batch_size=8, verbose=0, callbacks=[callback])
+    assert callback.model is model                                                # Keras set it; samples came from it
+    assert [epoch for epoch, _, _ in callback.samples] == [1, 2]
+    assert all(len(texts[None]) == 6 for _, _, texts in callback.samples)
+
+
+def test_training_resumes_and_keeps_the_samples(tmp_path):
+    import keras
+
     keras.utils.set_random_seed(1)
     text = "the cat sat on the mat. " * 40
     first = tg.train_char_model(text, cell="simple_rnn", seq_length=20, hidden_units=16, layers=1, epochs=1,
@@ -113,6 +138,17 @@ def test_the_callback_never_assigns_model_and_training_resumes(tmp_path):
     assert finished.result.epochs_run == 0                        # nothing trained, but the samples are kept
     assert [epoch for epoch, _, _ in finished.samples] == [1, 2]
     assert tg.read_samples(tmp_path / "samples.json") == finished.samples
+
+
+@pytest.mark.parametrize("profile", ["smoke", "standard"])
+def test_generation_benchmark_for_the_profiles_lstm_sizes(profile):
+    chosen = settings.TEXT_GENERATION.get(profile)
+    vocabulary = tg.build_vocabulary(data.load("char_corpus", lower=True, max_chars=20_000).data)
+    speed = tg.generation_benchmark(vocabulary, cell="lstm", hidden_units=chosen.hidden_units, layers=chosen.layers,
+                                    length=200, repeats=2)
+    assert speed > 100                        # a model.predict per character manages a few dozen at most
+    with pytest.raises(ValueError, match="repeats"):
+        tg.generation_benchmark(vocabulary, hidden_units=4, layers=1, repeats=0)
 
 
 def test_builder_checks_arguments():

@@ -283,6 +283,19 @@ class CharSampler:
         return length / (time.perf_counter() - begin)
 
 
+def generation_benchmark(vocabulary: CharVocabulary, *, cell: str = "lstm", hidden_units: int, layers: int,
+                         length: int = 400, repeats: int = 3) -> float:
+    """Characters per second of :class:`CharSampler` (one greedy text of ``length`` characters, best of
+    ``repeats``) for an **untrained** :func:`build_char_model` of this size: the cost of a step does not depend on
+    the weights, so no training is needed to measure the speed of a profile's model."""
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive integer; got {repeats!r}")
+    model = build_char_model(vocabulary.size, cell=cell, hidden_units=hidden_units, layers=layers)
+    sampler = CharSampler(model, vocabulary)
+    sampler.generate(5)                                       # warm-up (NumPy/BLAS first calls)
+    return max(sampler.characters_per_second(length) for _ in range(repeats))
+
+
 # ------------------------------------------------------------------------------------------------ callbacks
 @functools.cache
 def _sample_callback_class():
