@@ -115,3 +115,17 @@ def test_roi_layers_reject_bad_output_sizes():
             B.RoiMaxPool(bad)
         with pytest.raises(ValueError, match="output_size"):
             B.roi_align_reference(np.zeros((4, 4, 1)), (0, 0, 1, 1), bad)
+
+
+def test_block_diagram_rejects_unknown_kinds_and_blocks():
+    import matplotlib.pyplot as plt
+
+    from chapters_src.cnn.boxes import Block, block_diagram
+
+    figure = block_diagram({"a": Block(0, 0, "a", "data"), "b": Block(2, 0, "b")}, [("a", "b", "flows")])
+    assert {"a", "b", "a->b"} <= {artist.get_gid() for artist in figure.axes[0].get_children()}
+    with pytest.raises(ValueError, match="kind"):
+        block_diagram({"a": Block(0, 0, "a", "colourful")})
+    with pytest.raises(ValueError, match="does not exist"):
+        block_diagram({"a": Block(0, 0, "a")}, [("a", "c")])
+    plt.close("all")

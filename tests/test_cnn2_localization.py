@@ -84,3 +84,19 @@ def test_localizer_learns_in_smoke(trained):
     assert evaluation["accuracy"] > 1 / 3 + 0.1                              # three classes
     assert evaluation["mean_iou"] > baseline + 0.04
     assert evaluation["iou"].shape == (len(scenes.test.images),)
+
+
+def test_localizer_diagram_follows_the_builder_arguments():
+    import matplotlib.pyplot as plt
+
+    from chapters_src.cnn import localization as L
+
+    figure = L.draw_localizer_diagram((32, 32, 3), trunk_filters=(8, 16), n_classes=5, alpha=0.25)
+    texts = " ".join(text.get_text() for text in figure.axes[0].texts)
+    assert "16×16×8" in texts and "8×8×16" in texts and "1,024" in texts and "softmax, 5" in texts
+    assert "0.25·L_class" in texts and "0.75·L_box" in texts
+    gids = {artist.get_gid() for artist in figure.axes[0].get_children()}
+    assert {"image->block1", "block2->dense", "dense->class", "dense->box"} <= gids
+    with pytest.raises(ValueError, match="alpha"):
+        L.draw_localizer_diagram(alpha=1.5)
+    plt.close("all")

@@ -113,3 +113,37 @@ def test_unet_learns_in_smoke(trained):
     assert G.mean_iou(scenes.test.masks, predicted, 4) > baseline + 0.05
     assert G.pixel_accuracy(scenes.test.masks, predicted) > G.pixel_accuracy(scenes.test.masks, everything_background)
     assert len(recorder.masks) == settings.epochs and recorder.masks[0].shape == (2, 32, 32)
+
+
+def test_patch_classifier_labels_one_centre_pixel_per_patch():
+    model = G.build_patch_classifier(patch_size=15, n_classes=5)
+    assert model.input_shape == (None, 15, 15, 3)
+    output = np.asarray(model(np.zeros((6, 15, 15, 3), "float32")))
+    assert output.shape == (6, 5) and np.allclose(output.sum(-1), 1.0, atol=1e-5)
+    # conv 3×3 (3→16) + conv 3×3 (16→32) + dense (32→5)
+    assert model.count_params() == (3 * 3 * 3 * 16 + 16) + (3 * 3 * 16 * 32 + 32) + (32 * 5 + 5)
+    with pytest.raises(ValueError, match="patch_size"):
+        G.build_patch_classifier(patch_size=2)
+
+
+@pytest.mark.parametrize("height, width", [(16, 16), (21, 35)])
+def test_full_resolution_net_keeps_height_and_width_for_any_size(height, width):
+    model = G.build_full_resolution_net((None, None, 3), n_classes=4, filters=(8, 16))
+    output = np.asarray(model(np.zeros((2, height, width, 3), "float32")))
+    assert output.shape == (2, height, width, 4) and np.allclose(output.sum(-1), 1.0, atol=1e-5)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [layer.filters for layer in convs] == [8, 16, 4] and convs[-1].kernel_size == (1, 1)
+
+
+def test_unet_diagram_shows_every_level_with_its_shape():
+    import matplotlib.pyplot as plt
+
+    figure = G.draw_unet_diagram(image_size=32, depth=2, base_filters=8, n_classes=4)
+    texts = " ".join(text.get_text() for text in figure.axes[0].texts)
+    for shape in ("32×32×8", "16×16×16", "8×8×32", "32×32×4"):
+        assert shape in texts, shape
+    gids = {artist.get_gid() for artist in figure.axes[0].get_children()}
+    assert {"down0", "down2", "up0", "up1", "down0->up0", "down1->up1", "down2->up1"} <= gids
+    with pytest.raises(ValueError, match="divisible"):
+        G.draw_unet_diagram(image_size=30, depth=2)
+    plt.close("all")

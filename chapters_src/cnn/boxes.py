@@ -9,9 +9,12 @@ have shape ``(..., 4)``. ``corners`` means ``(x1, y1, x2, y2)`` = top-left and b
 - :func:`roi_max_pool_reference` (NumPy, loops) and :class:`RoiMaxPool` (a Keras layer, ``keras.ops``): Fast R-CNN's
   ROI pooling, which max-pools the part of a feature map under a box into a fixed ``H × W`` grid;
 - :func:`roi_align_reference` and :class:`RoiAlign`: Mask R-CNN's RoIAlign (bilinear samples, no snapping);
-- :func:`draw_boxes`: rectangles with captions on a matplotlib axes.
+- :func:`draw_boxes`: rectangles with captions on a matplotlib axes;
+- :func:`block_diagram`: schematic architecture drawings (boxes and arrows) for the chapters' figures.
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -307,4 +310,70 @@ def box_grid(images, boxes, captions=None, ncols: int = 6, color="yellow", title
                 ax.set_title(titles[index], fontsize=8)
         if suptitle:
             figure.suptitle(suptitle)
+    return figure
+
+
+# -----------------------------------------------------------------------------------------------------------------
+# Architecture diagrams (schematic: keras.utils.plot_model needs graphviz, which the companion does not install)
+# -----------------------------------------------------------------------------------------------------------------
+
+BLOCK_COLOURS = {"data": "#e8e8e8", "external": "#c7e9c0", "conv": "#c6dbef", "pool": "#9ecae1",
+                 "head": "#fdd0a2", "loss": "#fcbba1", "new": "#dadaeb"}
+
+
+class Block(NamedTuple):
+    """One box of a :func:`block_diagram`: centre ``(x, y)`` and size ``(width, height)`` in diagram units, its text
+    and its kind (a key of :data:`BLOCK_COLOURS`: data, external, conv, pool, head, loss, new)."""
+
+    x: float
+    y: float
+    text: str
+    kind: str = "conv"
+    width: float = 1.6
+    height: float = 0.8
+
+
+def block_diagram(blocks: dict, arrows=(), title=None, figsize=(9.0, 2.8)):
+    """A schematic architecture drawing: ``blocks`` ``{name: Block}``, ``arrows`` ``(from, to[, label[, style]])``
+    with style ``"-"`` (data flow) or ``"--"`` (skip / side input). Returns the matplotlib Figure; every block is a
+    ``FancyBboxPatch`` whose ``gid`` is its name, every arrow an annotation whose ``gid`` is ``"from->to"``."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    from .. import plots
+
+    for block in blocks.values():
+        if block.kind not in BLOCK_COLOURS:
+            raise ValueError(f"block kind must be one of {sorted(BLOCK_COLOURS)}; got {block.kind!r}")
+    with plots.style_context():
+        figure, ax = plt.subplots(figsize=figsize, layout="constrained")
+        patches = {}
+        for name, block in blocks.items():
+            patch = FancyBboxPatch((block.x - block.width / 2, block.y - block.height / 2), block.width, block.height,
+                                   boxstyle="round,pad=0.02,rounding_size=0.08", facecolor=BLOCK_COLOURS[block.kind],
+                                   edgecolor="#444444", linewidth=0.8, gid=name)
+            ax.add_patch(patch)
+            patches[name] = patch
+            ax.text(block.x, block.y, block.text, ha="center", va="center", fontsize=7.5)
+        for arrow in arrows:
+            start, end, *rest = arrow
+            label, style = (rest[0] if rest else None), (rest[1] if len(rest) > 1 else "-")
+            if start not in blocks or end not in blocks:
+                raise ValueError(f"arrow {start!r} -> {end!r} names a block that does not exist")
+            a, b = blocks[start], blocks[end]
+            note = ax.annotate("", xy=(b.x, b.y), xytext=(a.x, a.y),
+                               arrowprops=dict(arrowstyle="-|>", color="#333333", linestyle=style, linewidth=1.0,
+                                               patchA=patches[start], patchB=patches[end], shrinkA=1, shrinkB=1))
+            note.set_gid(f"{start}->{end}")
+            if label:
+                ax.text((a.x + b.x) / 2, (a.y + b.y) / 2 + 0.12, label, ha="center", va="bottom", fontsize=6.5,
+                        color="#333333", bbox=dict(facecolor="white", edgecolor="none", pad=0.5, alpha=0.8))
+        xs = [v for block in blocks.values() for v in (block.x - block.width / 2, block.x + block.width / 2)]
+        ys = [v for block in blocks.values() for v in (block.y - block.height / 2, block.y + block.height / 2)]
+        ax.set_xlim(min(xs) - 0.2, max(xs) + 0.2)
+        ax.set_ylim(min(ys) - 0.2, max(ys) + 0.35)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        if title:
+            ax.set_title(title, fontsize=9)
     return figure

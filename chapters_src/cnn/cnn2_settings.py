@@ -1,4 +1,5 @@
-"""Settings of the "Advanced CNNs II" chapters (localization, segmentation, detection), one per profile.
+"""Settings of the "Advanced CNNs II" chapters (localization, segmentation, detection, instance segmentation), one
+per profile.
 
 The source (*Deep Learning with TensorFlow and Keras*, 3rd ed., ch. 20 §1) is conceptual: it fixes only α = 0.5
 for the combined localization loss and YOLO's S = 7 grid with 7 × 7 × (5B + C) outputs (B = 2 in the YOLO paper).
@@ -53,11 +54,17 @@ class DetectionSettings:
     learning_rate: float
     score_threshold: float          # keep detections scoring above this (confidence × class probability)
     nms_iou_threshold: float
+    download_real: bool
+
+
+@dataclass(frozen=True)
+class InstanceSettings:
+    detector: DetectionSettings     # the detector whose boxes the mask head reads (notebook 06's in standard/full)
     mask_size: int                  # side of the mask head's RoIAlign-ed masks
     mask_train_size: int            # training images for the mask head (the first ones of the detector's)
     mask_epochs: int
     mask_batch_size: int
-    download_real: bool
+    mask_learning_rate: float
 
 
 LOCALIZATION = ProfileSet(
@@ -81,14 +88,22 @@ SEGMENTATION = ProfileSet(
 DETECTION = ProfileSet(
     smoke=DetectionSettings(image_size=56, grid_size=7, boxes_per_cell=2, train_size=600, test_size=100,
                             trunk_filters=(16, 32, 32), epochs=5, batch_size=32, learning_rate=3e-3,
-                            score_threshold=0.3, nms_iou_threshold=0.5, mask_size=14, mask_train_size=300,
-                            mask_epochs=3, mask_batch_size=8, download_real=False),
+                            score_threshold=0.3, nms_iou_threshold=0.5, download_real=False),
     standard=DetectionSettings(image_size=56, grid_size=7, boxes_per_cell=2, train_size=2000, test_size=300,
                                trunk_filters=(32, 64, 64), epochs=15, batch_size=32, learning_rate=2e-3,
-                               score_threshold=0.3, nms_iou_threshold=0.5, mask_size=14, mask_train_size=1000,
-                               mask_epochs=6, mask_batch_size=16, download_real=False),
+                               score_threshold=0.3, nms_iou_threshold=0.5, download_real=False),
     full=DetectionSettings(image_size=448, grid_size=7, boxes_per_cell=2, train_size=5011, test_size=4952,
                            trunk_filters=(32, 64, 128, 256, 512, 512), epochs=60, batch_size=32, learning_rate=1e-3,
-                           score_threshold=0.2, nms_iou_threshold=0.5, mask_size=28, mask_train_size=5011,
-                           mask_epochs=20, mask_batch_size=16, download_real=True),
+                           score_threshold=0.2, nms_iou_threshold=0.5, download_real=True),
+)
+
+INSTANCE = ProfileSet(
+    # the detector settings are notebook 06's, so that notebook 06b reuses the detector notebook 06 trained when it
+    # finds its finished run (detection.load_or_train_detector), and trains the same one otherwise
+    smoke=InstanceSettings(detector=DETECTION.get("smoke"), mask_size=14, mask_train_size=300, mask_epochs=3,
+                           mask_batch_size=8, mask_learning_rate=3e-3),
+    standard=InstanceSettings(detector=DETECTION.get("standard"), mask_size=14, mask_train_size=1000, mask_epochs=6,
+                              mask_batch_size=16, mask_learning_rate=2e-3),
+    full=InstanceSettings(detector=DETECTION.get("full"), mask_size=28, mask_train_size=5011, mask_epochs=20,
+                          mask_batch_size=16, mask_learning_rate=1e-3),
 )

@@ -7,15 +7,21 @@ mask head for instance segmentation (ch. 20 §1.3–§1.4).
   ``x, y`` = box centre relative to the cell, ``w, h`` = size relative to the image (YOLOv1, Redmon et al. 2016);
 - :func:`yolo_loss` / :class:`YoloLoss`, :func:`build_detector` (trunk + YOLO head), :func:`detect` (decode + NMS);
 - :func:`average_precision` and :func:`mean_average_precision` (PASCAL VOC, all-point interpolation);
-- :func:`images_per_second`: throughput;
+- :func:`images_per_second`: throughput; :func:`train_detector` and :func:`load_or_train_detector` (reuses a finished
+  run of the same settings, e.g. notebook 06's, in notebook 06b);
 - the mask head: :func:`build_mask_head` (RoIAlign features → one binary mask per box), :func:`mask_targets`,
-  :func:`paste_masks`, :func:`mask_iou`.
+  :func:`paste_masks`, :func:`mask_iou`;
+- :func:`draw_architecture`: schematic diagrams of R-CNN, Fast R-CNN, Faster R-CNN, YOLO and Mask R-CNN (the source's
+  Figs. 20.4–20.7) and of this chapter's detector + mask head.
 
 Every model builder takes an optional ``trunk`` (any Keras model or callable mapping images to a feature map).
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
+from pathlib import Path
 from typing import NamedTuple
 
 import keras
@@ -342,9 +348,15 @@ def _timed(function) -> float:
     return time.perf_counter() - start
 
 
-def train_detector(settings, data, run_dir: str, trunk=None, verbose="auto", jit_compile: bool = False):
+SETTINGS_FILENAME = "settings.json"
+
+
+def train_detector(settings, data, run_dir: str, trunk=None, verbose="auto", jit_compile: bool = False,
+                   resume: bool = False):
     """Build, compile and train :func:`build_detector` on ``data`` (:class:`~chapters_src.data.scenes.DetectionData`);
-    the last 10 % of the training split validate. Returns ``(model, TrainingResult)``."""
+    the last 10 % of the training split validate. ``resume=True`` continues (or reuses) a run stored in ``run_dir``.
+    Writes ``settings`` to ``run_dir/settings.json`` so that :func:`load_or_train_detector` can reuse the run.
+    Returns ``(model, TrainingResult)``."""
     from .. import training
 
     train, n_classes = data.train, len(data.class_names)
@@ -356,8 +368,50 @@ def train_detector(settings, data, run_dir: str, trunk=None, verbose="auto", jit
     split = len(targets) - max(len(targets) // 10, 1)
     result = training.fit(model, train.images[:split], targets[:split],
                           validation_data=(train.images[split:], targets[split:]), epochs=settings.epochs,
-                          batch_size=settings.batch_size, run_dir=run_dir, resume=False, verbose=verbose)
+                          batch_size=settings.batch_size, run_dir=run_dir, resume=resume, verbose=verbose)
+    (Path(run_dir) / SETTINGS_FILENAME).write_text(json.dumps(_settings_record(settings, data)))
     return model, result
+
+
+def _settings_record(settings, data) -> dict:
+    """What must match for a stored detector to be reused: its settings, the data's provenance-free shape."""
+    return json.loads(json.dumps({"settings": dataclasses.asdict(settings), "classes": list(data.class_names),
+                                  "image_shape": list(data.train.images.shape[1:])}))
+
+
+def finished_detector_run(run_dir, settings, data) -> bool:
+    """True when ``run_dir`` holds a :func:`train_detector` run that finished all ``settings.epochs`` epochs with
+    exactly these ``settings`` on data of the same classes and image shape."""
+    from .. import training
+
+    run_dir = Path(run_dir)
+    state = training.read_state(run_dir) if run_dir.is_dir() else None
+    record = run_dir / SETTINGS_FILENAME
+    if state is None or state.get("epochs_completed", 0) < settings.epochs or not record.is_file():
+        return False
+    try:
+        return json.loads(record.read_text()) == _settings_record(settings, data)
+    except (OSError, ValueError):
+        return False
+
+
+def load_or_train_detector(settings, data, run_dir: str, reuse_dirs=(), verbose="auto", jit_compile: bool = False):
+    """The detector of ``settings``: loaded from the first of ``reuse_dirs`` that holds a finished run of the same
+    settings (:func:`finished_detector_run`; the folder is only read), else trained (or reused) in ``run_dir``.
+    Returns ``(model, source)`` with ``source`` the folder whose weights the model holds."""
+    for folder in reuse_dirs:
+        if finished_detector_run(folder, settings, data):
+            model = build_detector(data.train.images.shape[1:], len(data.class_names), settings.boxes_per_cell,
+                                   None, settings.trunk_filters)
+            try:
+                model.load_weights(str(Path(folder) / "last.keras"))
+            except (OSError, ValueError) as error:       # e.g. replaced while we read it: train our own instead
+                print(f"could not reuse {folder}: {error}")
+                continue
+            print(f"reusing the detector trained in {folder}")
+            return model, str(folder)
+    model, _ = train_detector(settings, data, run_dir, verbose=verbose, jit_compile=jit_compile, resume=True)
+    return model, str(run_dir)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -469,8 +523,8 @@ def masked_binary_crossentropy(y_true, y_pred):
 
 def train_mask_head(settings, data, run_dir: str, trunk=None, verbose="auto", jit_compile: bool = False):
     """Train :func:`build_mask_head` on the true boxes and instance masks of the first ``settings.mask_train_size``
-    images of ``data.train`` (as Mask R-CNN trains its mask branch on ROIs matched to true objects).
-    Returns ``(model, TrainingResult)``."""
+    images of ``data.train`` (as Mask R-CNN trains its mask branch on ROIs matched to true objects). ``settings``:
+    :class:`~chapters_src.cnn.cnn2_settings.InstanceSettings`. Returns ``(model, TrainingResult)``."""
     from .. import training
 
     train = data.train
@@ -480,7 +534,7 @@ def train_mask_head(settings, data, run_dir: str, trunk=None, verbose="auto", ji
     model = build_mask_head(train.images.shape[1:], train.boxes.shape[1], settings.mask_size, trunk)
     targets = mask_targets(train.instances, train.boxes, train.labels, settings.mask_size)
     targets[np.asarray(train.labels) < 0] = -1.0                     # padding objects: ignored by the loss
-    model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss=masked_binary_crossentropy,
+    model.compile(optimizer=keras.optimizers.Adam(settings.mask_learning_rate), loss=masked_binary_crossentropy,
                   jit_compile=jit_compile)
     split = len(targets) - max(len(targets) // 10, 1)
     inputs = [train.images, train.boxes]
@@ -560,3 +614,65 @@ def draw_detections(images, detections: list[Detections], class_names, true_boxe
     truths = None if true_boxes is None else [np.asarray(b)[np.asarray(b)[:, 2] > 0] for b in true_boxes]
     return box_grid(images, [d.boxes for d in detections], captions, ncols=ncols, true_boxes=truths,
                     suptitle=suptitle)
+
+
+ARCHITECTURES = ("R-CNN", "Fast R-CNN", "Faster R-CNN", "YOLO", "Mask R-CNN", "ours: detector + mask head")
+
+
+def draw_architecture(name: str, grid_size: int = 7, boxes_per_cell: int = 2, n_classes: int = 20,
+                      mask_size: int = 28):
+    """A schematic Figure of one of :data:`ARCHITECTURES`: the source's Figs. 20.4 (R-CNN), 20.5 (Fast R-CNN),
+    20.6 (Faster R-CNN) and 20.7 (Mask R-CNN), YOLOv1 (``grid_size``, ``boxes_per_cell``, ``n_classes``) and the
+    detector + mask head of notebook 06b. Green: outside the network; blue: convolutions; orange: heads."""
+    from .boxes import Block, block_diagram
+
+    if name not in ARCHITECTURES:
+        raise ValueError(f"name must be one of {ARCHITECTURES}; got {name!r}")
+    image = Block(0, 0, "image", "data", 1.0, 0.6)
+    if name == "R-CNN":
+        blocks = {"image": image, "search": Block(1.9, 0, "Selective Search\n~2,000 regions", "external", 1.7),
+                  "warp": Block(3.9, 0, "warp each region\nto the CNN's input", "data", 1.7),
+                  "cnn": Block(5.9, 0, "CNN\n(once per region)", "conv", 1.6),
+                  "svm": Block(8.0, 0.55, "SVM per class", "head", 1.6, 0.6),
+                  "regression": Block(8.0, -0.55, "linear box\nregression", "head", 1.6, 0.6)}
+        arrows = [("image", "search"), ("search", "warp"), ("warp", "cnn"), ("cnn", "svm"), ("cnn", "regression")]
+        title = "R-CNN (cf. Fig. 20.4): the CNN runs once per proposal"
+    elif name in ("Fast R-CNN", "Faster R-CNN", "Mask R-CNN"):
+        faster = name != "Fast R-CNN"
+        blocks = {"image": image, "cnn": Block(1.9, 0.5, "CNN\n(once per image)", "conv", 1.6),
+                  "features": Block(3.9, 0.5, "feature map", "data", 1.5, 0.6),
+                  "proposals": (Block(3.9, -0.7, "Region Proposal\nNetwork (trained)", "new", 1.7) if faster else
+                                Block(1.9, -0.7, "Selective Search\n(outside the net)", "external", 1.7)),
+                  "pool": Block(6.0, 0, "RoIAlign m×m" if name == "Mask R-CNN" else "ROI pooling\nH×W max-pool",
+                                "pool", 1.6),
+                  "fc": Block(8.0, 0.45, "FC layers", "conv", 1.3, 0.6),
+                  "class": Block(10.0, 0.9, "class (softmax)", "head", 1.7, 0.5),
+                  "box": Block(10.0, 0.1, "box regression", "head", 1.7, 0.5)}
+        arrows = [("image", "cnn"), ("cnn", "features"), ("features", "pool"), ("proposals", "pool", "ROIs", "--"),
+                  ("pool", "fc"), ("fc", "class"), ("fc", "box")]
+        arrows.insert(2, ("features", "proposals") if faster else ("image", "proposals"))
+        title = {"Fast R-CNN": "Fast R-CNN (cf. Fig. 20.5): one CNN pass, proposals ROI-pooled from its feature map",
+                 "Faster R-CNN": "Faster R-CNN (cf. Fig. 20.6): the proposals come from a trained network",
+                 "Mask R-CNN": "Mask R-CNN (cf. Fig. 20.7): Faster R-CNN + a mask head per ROI"}[name]
+        if name == "Mask R-CNN":
+            blocks["mask"] = Block(8.0, -0.75, f"mask head: convs\n→ {mask_size}×{mask_size}×classes", "new", 1.9)
+            arrows.append(("pool", "mask"))
+    elif name == "YOLO":
+        depth = yolo_depth(boxes_per_cell, n_classes)
+        blocks = {"image": image, "cnn": Block(2.0, 0, "CNN\n(once per image)", "conv", 1.7),
+                  "grid": Block(4.5, 0, f"{grid_size}×{grid_size}×(5·{boxes_per_cell} + {n_classes})\n"
+                                        f"= {grid_size}×{grid_size}×{depth}", "head", 2.1),
+                  "decode": Block(7.0, 0, "decode: score =\nconfidence × class", "data", 1.8),
+                  "nms": Block(9.2, 0, "non-max\nsuppression", "data", 1.5)}
+        arrows = [("image", "cnn"), ("cnn", "grid"), ("grid", "decode"), ("decode", "nms")]
+        title = "YOLO: a single shot, no proposals: every grid cell predicts boxes and classes"
+    else:
+        blocks = {"image": image, "detector": Block(2.0, 0.6, "detector (notebook 06)\nYOLO grid + NMS", "conv", 1.9),
+                  "trunk": Block(2.0, -0.6, "mask trunk\n(convs)", "conv", 1.9),
+                  "align": Block(4.6, 0, f"RoIAlign\n{mask_size}×{mask_size} per box", "pool", 1.7),
+                  "head": Block(6.8, 0, f"2 conv 3×3 + 1×1 sigmoid\n→ {mask_size}×{mask_size} mask", "new", 2.0),
+                  "paste": Block(9.1, 0, "paste into the box\n→ one mask per object", "head", 1.9)}
+        arrows = [("image", "detector"), ("image", "trunk"), ("detector", "align", "boxes", "--"),
+                  ("trunk", "align", "features"), ("align", "head"), ("head", "paste")]
+        title = "this companion's instance segmentation: a mask head on the detector's boxes"
+    return block_diagram(blocks, arrows, title=title, figsize=(10, 2.6))

@@ -140,3 +140,32 @@ def draw_predictions(images, true_boxes, predicted_boxes, true_labels, predicted
                          fontsize=8, color="black" if right else "red")
         figure.suptitle("true box (green, dashed) vs predicted box and class (yellow)")
     return figure
+
+
+def draw_localizer_diagram(input_shape=(48, 48, 3), trunk_filters=(16, 32, 64), n_classes: int = 3,
+                           dense_units: int = 128, alpha: float = 0.5):
+    """The source's Fig. 20.2 for :func:`build_localizer` with these arguments: the trunk's blocks with their output
+    shapes, the shared dense layer, the class and box heads and the combined loss (a schematic Figure)."""
+    from .boxes import Block, block_diagram
+
+    alpha = check_alpha(alpha)
+    height, width, channels = input_shape
+    blocks = {"image": Block(0, 0, f"image\n{height}×{width}×{channels}", "data", 1.3)}
+    previous = "image"
+    for index, count in enumerate(trunk_filters):
+        height, width = height // 2, width // 2
+        name = f"block{index + 1}"
+        blocks[name] = Block(1.8 * (index + 1), 0, f"conv 3×3, {count}\n+ max-pool 2×2\n→ {height}×{width}×{count}",
+                             "conv", 1.5, 0.9)
+        previous = name
+    x = 1.8 * (len(trunk_filters) + 1)
+    blocks["dense"] = Block(x, 0, f"flatten\n{height * width * trunk_filters[-1]:,}\n→ dense {dense_units}", "conv",
+                            1.5, 0.9)
+    blocks["class"] = Block(x + 2.0, 0.75, f"class head\nsoftmax, {n_classes}", "head", 1.5, 0.7)
+    blocks["box"] = Block(x + 2.0, -0.75, "box head (new)\nsigmoid, (x, y, w, h)", "new", 1.5, 0.7)
+    blocks["loss"] = Block(x + 4.2, 0, f"L = {alpha:g}·L_class\n+ {1 - alpha:g}·L_box\n(cross-entropy, MSE)", "loss",
+                           1.7, 0.9)
+    arrows = [(a, b) for a, b in zip(list(blocks)[:len(trunk_filters) + 1], list(blocks)[1:len(trunk_filters) + 2])]
+    arrows += [("dense", "class"), ("dense", "box"), ("class", "loss"), ("box", "loss")]
+    return block_diagram(blocks, arrows, title="classification + localization: one trunk, two heads (cf. Fig. 20.2)",
+                         figsize=(10, 2.6))

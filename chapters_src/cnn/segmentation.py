@@ -276,3 +276,36 @@ def draw_segmentations(images, true_masks, predicted_masks, n_classes: int, clas
             handles = [plt.Rectangle((0, 0), 1, 1, color=colours[i]) for i in range(n_classes)]
             figure.legend(handles, class_names, loc="outside lower center", ncols=min(n_classes, 4), fontsize=8)
     return figure
+
+
+def draw_unet_diagram(image_size: int = 48, depth: int = 3, base_filters: int = 16, n_classes: int = 4):
+    """The source's Fig. 20.3 for :func:`build_unet` with these arguments: encoder levels going down (smaller and
+    deeper), decoder levels going up (``Conv2DTranspose``: larger and shallower), skip connections across (a
+    schematic Figure; every block shows its output shape)."""
+    from .boxes import Block, block_diagram
+
+    depth = _check_int("depth", depth, 1)
+    size = _check_int("image_size", image_size, 2 ** depth)
+    if size % 2 ** depth:
+        raise ValueError(f"image_size must be divisible by 2**depth = {2 ** depth}; got {image_size}")
+    blocks = {"image": Block(-2.2, 0, f"image\n{size}×{size}×3", "data", 1.4, 0.7)}
+    arrows = [("image", "down0")]
+    for level in range(depth + 1):
+        side, filters = size // 2 ** level, base_filters * 2 ** level
+        kind = "pool" if level == depth else "conv"
+        blocks[f"down{level}"] = Block(1.1 * level, -1.1 * level, f"2 × conv 3×3\n{side}×{side}×{filters}", kind,
+                                       1.5, 0.75)
+        if level:
+            arrows.append((f"down{level - 1}", f"down{level}", "max-pool"))
+    right = 1.1 * (2 * depth) + 1.0
+    for level in reversed(range(depth)):
+        side, filters = size // 2 ** level, base_filters * 2 ** level
+        blocks[f"up{level}"] = Block(right - 1.1 * level, -1.1 * level,
+                                     f"transpose ↑ + concat\n2 × conv → {side}×{side}×{filters}", "new", 1.9, 0.75)
+        below = f"down{depth}" if level == depth - 1 else f"up{level + 1}"
+        arrows.append((below, f"up{level}", "Conv2DTranspose"))
+        arrows.append((f"down{level}", f"up{level}", "skip (concatenate)", "--"))
+    blocks["output"] = Block(right + 2.4, 0, f"1×1 conv, softmax\n{size}×{size}×{n_classes}", "head", 1.7, 0.75)
+    arrows.append(("up0", "output"))
+    return block_diagram(blocks, arrows, figsize=(10, 1.2 + 1.0 * depth),
+                         title="U-Net: encoder (smaller, deeper), decoder (larger, shallower), skips (cf. Fig. 20.3)")
