@@ -16,24 +16,39 @@ def tables():
 
 @pytest.mark.parametrize("name", list(params.ARCHITECTURES))
 def test_every_architecture_has_its_published_count_and_the_stored_table(name, tables):
-    """One real build per network (cheap input where the count allows it): count, output, stored layer table."""
+    """One symbolic build per network at its published input size (no data runs through it; building the graph at
+    224×224 costs what building it at 64×64 does): the count, and the stored table layer by layer: name, type,
+    output shape and parameters."""
     architecture = params.ARCHITECTURES[name]
-    model = params.build(name)
+    model = params.build(name, small=False)
+    assert tuple(model.input.shape[1:]) == architecture.input_shape
     computed = params.count(model, architecture.counts)
     if architecture.tolerance:
         assert abs(computed - architecture.published) <= architecture.tolerance * architecture.published
     else:
         assert computed == architecture.published
     record = tables[name]
-    assert record["total"] == model.count_params()
-    assert [(r["layer"], r["type"], r["parameters"]) for r in record["rows"]] == [
-        (layer.name, type(layer).__name__, layer.count_params()) for layer in model.layers]
-    if model.input.shape[1:] == architecture.input_shape:   # built at the published size: shapes too
-        assert [tuple(r["output_shape"]) for r in record["rows"]] == [tuple(l.output.shape[1:]) for l in model.layers]
+    assert record["total"] == model.count_params() and record["input_shape"] == list(architecture.input_shape)
+    assert [(r["layer"], r["type"], tuple(r["output_shape"]), r["parameters"]) for r in record["rows"]] == [
+        (layer.name, type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params())
+        for layer in model.layers]
     if name == "enet":
-        assert tuple(model.output.shape[1:]) == (*architecture.small_input[:2], 12)
+        assert tuple(model.output.shape[1:]) == (512, 512, 12)
     else:
         assert tuple(model.output.shape) == (None, 10 if name.startswith("lenet") else 1000)
+    del model
+    keras.backend.clear_session()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n, a in params.ARCHITECTURES.items() if a.small_input])
+def test_small_input_gives_the_published_count(name):
+    """``python -m chapters_src.cnn.params`` builds these at a small input: the count must not depend on it."""
+    architecture = params.ARCHITECTURES[name]
+    model = params.build(name, small=True)
+    assert tuple(model.input.shape[1:]) == architecture.small_input
+    assert params.matches(architecture, params.count(model, architecture.counts))
+    assert model.count_params() == params.load_tables()[name]["total"]
     del model
     keras.backend.clear_session()
 
@@ -166,6 +181,25 @@ def test_fractal_block_convolutions_and_longest_path(columns):
     convolutions = sum(isinstance(l, keras.layers.Conv2D) for l in block.layers)
     assert (convolutions, arch.longest_path(block)) == arch.fractal_counts(columns) == (2 ** columns - 1,
                                                                                        2 ** (columns - 1))
+
+
+def test_whole_fractal_net_counts_and_shapes():
+    """Two 3-column blocks (32 and 64 filters) at 32×32×3: per block C = 3 convolutions read the block input and
+    2^C − 1 − C = 4 read the block's own width; 3×3 kernels without bias, BN (4 values per channel), a dense head."""
+    model = arch.build_fractal_net()
+    block1 = 3 * 9 * 3 * 32 + 4 * 9 * 32 * 32 + 7 * 4 * 32
+    block2 = 3 * 9 * 32 * 64 + 4 * 9 * 64 * 64 + 7 * 4 * 64
+    assert model.count_params() == block1 + block2 + (64 * 10 + 10) == 245_546
+    assert tuple(model.output.shape) == (None, 10)
+    assert sum(isinstance(l, keras.layers.Conv2D) for l in model.layers) == 2 * 7
+    assert sum(isinstance(l, arch.FractalJoin) for l in model.layers) == 2 * 3
+    assert arch.longest_path(model) == 2 * 4
+    assert tuple(model.get_layer("pool1").output.shape) == (None, 16, 16, 32)
+    base = arch.build_fractal_net((16, 16, 1), include_top=False, columns=2, blocks=1, filters=(8,))
+    assert tuple(base.output.shape) == (None, 8, 8, 8)
+    assert base.count_params() == 2 * 9 * 1 * 8 + 1 * 9 * 8 * 8 + 3 * 4 * 8
+    with pytest.raises(ValueError, match="one entry per block"):
+        arch.build_fractal_net(blocks=3)
 
 
 def test_fractal_join_drop_path():

@@ -4,20 +4,43 @@ import numpy as np
 import pytest
 
 from chapters_src import data
-from chapters_src.cnn import architectures as arch
-from chapters_src.cnn import cnn1_settings, transfer
+from chapters_src.cnn import cnn1_settings, pretrained, transfer
 
 
 def test_vgg16_feature_extraction_shapes():
-    vgg = arch.build_vgg16(kernel_initializer="zeros")
-    assert tuple(transfer.feature_extractor(vgg, "fc2").output.shape) == (None, 4096)
-    block4 = transfer.feature_extractor(arch.build_vgg16(include_top=False), "block4_pool")
+    """One 224×224 image through keras.applications.VGG16(weights=None) cut at block4_pool and at fc2."""
+    vgg = keras.applications.VGG16(weights=None)
     image = np.random.default_rng(0).uniform(0, 255, size=(1, 224, 224, 3)).astype("float32")
-    assert keras.ops.convert_to_numpy(block4(image)).shape == (1, 14, 14, 512)
+    x = pretrained.preprocess("vgg16", image)
+    block4 = transfer.feature_extractor(vgg, "block4_pool")
+    fc2 = transfer.feature_extractor(vgg, "fc2")
+    assert keras.ops.convert_to_numpy(block4(x)).shape == (1, 14, 14, 512)
+    fc2_features = keras.ops.convert_to_numpy(fc2(x))
+    assert fc2_features.shape == (1, 4096) and np.all(fc2_features >= 0)          # fc2 ends in a ReLU
+    assert tuple(fc2.output.shape) == (None, 4096) and fc2.layers[-1].name == "fc2"
     listing = transfer.layer_listing(vgg, last=3)
     assert listing == [(20, "fc1", (None, 4096)), (21, "fc2", (None, 4096)), (22, "predictions", (None, 1000))]
     with pytest.raises(ValueError, match="layer_name"):
         transfer.layer_index(vgg, "block6_pool")
+    del vgg, block4, fc2
+    keras.backend.clear_session()
+
+
+@pytest.mark.parametrize("width", [16, 32])
+def test_digit_base_counts_and_output_shape(width):
+    """Three blocks of 3×3 conv (no bias) → BN → ReLU → 2×2 pool ('same'): 28 → 14 → 7 → 4."""
+    base = transfer.build_digit_base(width=width)
+    convolutions = 9 * 1 * width + 9 * width * 2 * width + 9 * 2 * width * 4 * width
+    batch_norm = 4 * (width + 2 * width + 4 * width)
+    assert base.count_params() == convolutions + batch_norm
+    assert base.count_params() == {16: 23_632, 32: 93_344}[width]
+    assert tuple(base.output.shape) == (None, 4, 4, 4 * width)
+    assert [tuple(base.get_layer(f"block{b}_pool").output.shape[1:3]) for b in (1, 2, 3)] == [(14, 14), (7, 7), (4, 4)]
+    head = transfer.build_transfer_model(base, 5, hidden_units=128)
+    assert head.count_params() - base.count_params() == (4 * width * 128 + 128) + (128 * 5 + 5)
+    assert tuple(head.output.shape) == (None, 5)
+    with pytest.raises(ValueError, match="feature map"):
+        transfer.build_transfer_model(head, 5)
 
 
 def test_inception_v3_tail_and_top_two_blocks():

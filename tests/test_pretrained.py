@@ -142,3 +142,65 @@ def test_source_results_table():
     assert len(pretrained.SOURCE_RESULTS) == 12
     assert pretrained.SOURCE_RESULTS[-2][1] == "inception"
     assert pretrained.SOURCE_RESULTS[-2][2].startswith("stopwatch 100.00%")
+
+
+def test_load_and_convert_accepts_a_path_a_pil_image_or_an_array(tmp_path):
+    from PIL import Image
+    from skimage import data as skimage_data
+
+    astronaut = skimage_data.astronaut()                                   # (512, 512, 3) uint8
+    path = tmp_path / "astronaut.png"
+    Image.fromarray(astronaut).save(path)                                  # lossless: the same pixels back
+    from_array = pretrained.load_and_convert(astronaut, "vgg16")
+    assert from_array.shape == (1, 224, 224, 3) and from_array.dtype == np.float32
+    np.testing.assert_array_equal(pretrained.load_and_convert(str(path), "vgg16"), from_array)
+    np.testing.assert_array_equal(pretrained.load_and_convert(path, "vgg16"), from_array)
+    np.testing.assert_array_equal(pretrained.load_and_convert(Image.fromarray(astronaut), "vgg16"), from_array)
+    raw = pretrained.load_and_convert(astronaut, "vgg16", preprocessing=None)
+    assert 0 <= raw.min() and raw.max() <= 255 and raw.max() > 200
+    np.testing.assert_allclose(from_array, pretrained.preprocess("vgg16", raw), atol=1e-4)   # caffe mode on top
+    inception = pretrained.load_and_convert(astronaut, "inception_v3")
+    assert inception.shape == (1, 299, 299, 3) and -1.0 <= inception.min() and inception.max() <= 1.0
+    generic = pretrained.load_and_convert(astronaut, "inception_v3", preprocessing="generic")
+    assert np.abs(generic).max() > 50                                      # the source's bug
+    # grey-level images and RGBA files become RGB
+    grey = pretrained.load_and_convert(skimage_data.camera(), "mobilenet_v2", preprocessing=None)
+    assert grey.shape == (1, 224, 224, 3) and np.array_equal(grey[..., 0], grey[..., 2])
+    rgba = tmp_path / "rgba.png"
+    Image.fromarray(np.dstack([astronaut, np.full(astronaut.shape[:2], 255, "uint8")])).save(rgba)
+    np.testing.assert_array_equal(pretrained.load_and_convert(rgba, "vgg16"), from_array)
+    with pytest.raises(ValueError, match="preprocessing must be"):
+        pretrained.load_and_convert(astronaut, "vgg16", preprocessing="caffe")
+    with pytest.raises(ValueError, match="image must be"):
+        pretrained.load_and_convert(np.zeros((4, 4, 2)), "vgg16")
+
+
+@pytest.mark.parametrize("name, published", [("resnet50", 25_636_712), ("inception_v3", 23_851_784),
+                                             ("xception", 22_910_480)])
+def test_registry_networks_have_the_keras_io_parameter_counts(name, published, capsys):
+    """weights=None through the registry (no download): the counts keras.io publishes (001 checklist C5)."""
+    try:
+        assert pretrained.print_model(name) == published == pretrained.get(name).parameters
+        summary = capsys.readouterr().out
+        model = pretrained.build(name, weights=None).model
+        assert f"Total params: {published:,}" in summary and f'Model: "{model.name}"' in summary
+        assert pretrained.build(name, weights=None).weights is None and model.get_layer(
+            pretrained.get(name).last_conv_layer) is not None
+    finally:
+        pretrained.clear_cache()
+
+
+def test_plot_predictions_shows_each_image_beside_its_top_k():
+    import matplotlib.pyplot as plt
+
+    images = [np.zeros((8, 8, 3), "uint8"), np.full((6, 6), 200, "uint8")]
+    predictions = [[(1, "macaw", 0.9), (2, "toucan", 0.05), (3, "jay", 0.01)],
+                   [(1, "stopwatch", 1.0), (2, "mink", 0.0), (3, "hammer", 0.0)]]
+    figure = pretrained.plot_predictions(images, predictions, titles=["a", "b"])
+    axes = figure.axes
+    assert len(axes) == 4 and len(axes[1].patches) == 3 and len(axes[3].patches) == 3
+    assert [t.get_text() for t in axes[1].get_yticklabels()] == ["1. macaw", "2. toucan", "3. jay"]
+    assert axes[1].patches[0].get_width() == pytest.approx(90.0)
+    plt.close(figure)
+    with pytest.raises(ValueError, match="equal length"):
+        pretrained.plot_predictions(images, predictions[:1])

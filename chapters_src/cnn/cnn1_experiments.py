@@ -1,5 +1,7 @@
 """Small experiments of the classic-architectures notebook, on offline digits.
 
+- :func:`batch_norm_reference` / :func:`compare_batch_norm`: the BN forward formula in NumPy, against Keras'
+  ``BatchNormalization`` in training mode (output and moving statistics).
 - :func:`batch_norm_experiment`: Ioffe & Szegedy (2015), Fig. 1 — 3 × Dense(100, sigmoid) with and without batch
   normalisation: test accuracy against training steps and the 15th/50th/85th percentiles of one unit's input.
 - :func:`residual_experiment`: He et al. (2016), Fig. 4 scaled down — plain and residual CNNs at two depths.
@@ -37,6 +39,40 @@ def prepare_digits(mnist_data, image_size: int = 14, train_examples: int | None 
 # ----------------------------------------------------------------------------------------------------------------
 # Batch normalisation (Ioffe & Szegedy 2015, Fig. 1)
 # ----------------------------------------------------------------------------------------------------------------
+
+def batch_norm_reference(x, gamma, beta, epsilon: float = 1e-3):
+    """BN's training-mode forward pass in NumPy: ``(y, batch_mean, batch_variance)`` with
+    ``y = γ·(x − μ_B)/√(σ²_B + ε) + β``; statistics per feature (last axis) over every other axis, variance
+    with divisor ``n`` (Ioffe & Szegedy 2015, Algorithm 1)."""
+    x = np.asarray(x, dtype="float64")
+    axes = tuple(range(x.ndim - 1))
+    mean, variance = x.mean(axis=axes), x.var(axis=axes)
+    return np.asarray(gamma) * (x - mean) / np.sqrt(variance + epsilon) + np.asarray(beta), mean, variance
+
+
+def compare_batch_norm(batch, momentum: float = 0.9, epsilon: float = 1e-3, seed: int = 0) -> dict[str, float]:
+    """One ``keras.layers.BatchNormalization`` step in training mode on ``batch`` (random γ, β) against
+    :func:`batch_norm_reference`: the largest absolute differences of the output (``"output"``) and of the moving
+    mean and variance after the step (``"moving_mean"``, ``"moving_variance"``; Keras: ``m ← momentum·m +
+    (1 − momentum)·batch statistic``, starting from 0 and 1)."""
+    import keras
+
+    batch = np.asarray(batch, dtype="float32")
+    features = batch.shape[-1]
+    rng = np.random.default_rng(seed)
+    gamma, beta = rng.uniform(0.5, 2.0, features), rng.normal(0.0, 1.0, features)
+    layer = keras.layers.BatchNormalization(momentum=momentum, epsilon=epsilon)
+    layer.build(batch.shape)
+    layer.gamma.assign(gamma.astype("float32"))
+    layer.beta.assign(beta.astype("float32"))
+    output = keras.ops.convert_to_numpy(layer(batch, training=True))
+    expected, mean, variance = batch_norm_reference(batch, gamma, beta, epsilon)
+    moving_mean = keras.ops.convert_to_numpy(layer.moving_mean)
+    moving_variance = keras.ops.convert_to_numpy(layer.moving_variance)
+    return {"output": float(np.max(np.abs(output - expected))),
+            "moving_mean": float(np.max(np.abs(moving_mean - (1 - momentum) * mean))),
+            "moving_variance": float(np.max(np.abs(moving_variance - (momentum + (1 - momentum) * variance))))}
+
 
 def build_bn_mlp(input_dim: int, batch_norm: bool, hidden_units=(100, 100, 100), num_classes: int = 10, seed: int = 0):
     """The paper's MNIST network: ``len(hidden_units)`` × [Dense → (BatchNormalization) → sigmoid] → softmax.

@@ -57,7 +57,7 @@ ARCHITECTURE_SETTINGS = ProfileSet(
 )
 
 TRANSFER_SETTINGS = ProfileSet(
-    smoke=TransferSettings(hidden_units=128, pretrain_epochs=2, phase1_epochs=10, phase2_epochs=3, scratch_epochs=13,
+    smoke=TransferSettings(hidden_units=128, pretrain_epochs=1, phase1_epochs=10, phase2_epochs=3, scratch_epochs=13,
                            batch_size=10, target_train_examples=100, fine_tune_learning_rate=1e-4, base_width=32),
     standard=TransferSettings(hidden_units=256, pretrain_epochs=5, phase1_epochs=30, phase2_epochs=10,
                               scratch_epochs=40, batch_size=10, target_train_examples=100,

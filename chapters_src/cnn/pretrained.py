@@ -8,6 +8,8 @@ Usage::
     x = pretrained.preprocess("inception_v3", images)   # that model's own preprocess_input ([-1, 1] here)
     loaded = pretrained.build("vgg16")          # Pretrained(model, weights, provenance); cached per arguments
     print(loaded.provenance)                    # "imagenet weights from the Keras cache (...)" or why not
+    x = pretrained.load_and_convert("parrot.jpg", "inception_v3")   # path, PIL image or array → (1, 299, 299, 3)
+    pretrained.print_model("vgg19")             # the source's print_model: summary(), returns the count
 
 Where the weights come from (``weights="auto"``, the default):
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -149,6 +152,45 @@ def preprocess(name: str, images: Any) -> np.ndarray:
     return np.asarray(_applications_module(spec).preprocess_input(_as_float_batch(images)), dtype="float32")
 
 
+def read_image(image: Any) -> np.ndarray:
+    """One RGB image as a uint8/float ``(h, w, 3)`` array from a file path, a PIL image or an array.
+
+    Grey-level images (``(h, w)`` or ``(h, w, 1)``) are repeated over three channels and an alpha channel is
+    dropped; files and PIL images are converted with ``.convert("RGB")``.
+    """
+    if isinstance(image, (str, os.PathLike)):
+        from PIL import Image
+
+        with Image.open(image) as opened:
+            return np.asarray(opened.convert("RGB"))
+    if hasattr(image, "convert") and hasattr(image, "getbands"):          # a PIL image
+        return np.asarray(image.convert("RGB"))
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"image must be a path, a PIL image or an array of shape (h, w), (h, w, 1), (h, w, 3) "
+                         f"or (h, w, 4); got shape {array.shape}")
+    if array.shape[-1] == 1:
+        array = np.repeat(array, 3, axis=-1)
+    return array[..., :3]
+
+
+def load_and_convert(image: Any, name: str, preprocessing: str | None = "own") -> np.ndarray:
+    """The source's ``image_load_and_convert``, fixed: ``image`` (a path, a PIL image or an array, RGB 0–255) →
+    float32 ``(1, H, W, 3)`` at network ``name``'s input size, preprocessed by that network's own function
+    (``preprocessing="own"``), by the source's caffe mode for every network (``"generic"``, the bug) or not at
+    all (``None``: resized RGB values in [0, 255])."""
+    if preprocessing not in ("own", "generic", None):
+        raise ValueError(f"preprocessing must be 'own', 'generic' or None; got {preprocessing!r}")
+    batch = resize_for(name, read_image(image))
+    if preprocessing == "own":
+        return preprocess(name, batch)
+    if preprocessing == "generic":
+        return preprocess_generic(batch)
+    return np.asarray(batch, dtype="float32")
+
+
 def preprocess_generic(images: Any) -> np.ndarray:
     """The source's preprocessing for every model: ``imagenet_utils.preprocess_input`` = caffe mode (the bug)."""
     import keras
@@ -230,6 +272,14 @@ def build(name: str, weights: str | None = "auto", include_top: bool = True,
     shape = tuple(int(s) for s in input_shape) if input_shape is not None else None
     model = _build_cached(name, decided, bool(include_top), shape, pooling)
     return Pretrained(name=name, model=model, weights=decided, provenance=f"{name}: {provenance}")
+
+
+def print_model(name: str, weights: str | None = None, print_fn: Callable[..., Any] | None = None) -> int:
+    """The source's ``print_model``: build network ``name`` (``weights=None`` by default: no download, same
+    architecture), print its ``summary()`` and return its parameter count (cached like :func:`build`)."""
+    model = build(name, weights=weights).model
+    model.summary(print_fn=print_fn)
+    return int(model.count_params())
 
 
 def clear_cache() -> None:
@@ -330,7 +380,8 @@ def _resize(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def classify_image(image: Any, model_name: str, top: int = 5, *, preprocessing: str = "own",
                    class_index: dict[str, Sequence[str]] | None = None, verbose: bool = True
                    ) -> list[tuple[int, str, float]]:
-    """Top-``top`` ``(rank, label, probability)`` for one RGB ``image`` (``(h, w, 3)``, 0–255, any size).
+    """Top-``top`` ``(rank, label, probability)`` for one RGB ``image`` (``(h, w, 3)``, 0–255, any size; or a
+    file path or PIL image, read by :func:`read_image`).
 
     ``model_name``: a registry network (built once by :func:`build` and cached: the source rebuilt it on every
     call) or a name given to :func:`register_classifier`. ``preprocessing="own"`` uses the model's own
@@ -340,6 +391,8 @@ def classify_image(image: Any, model_name: str, top: int = 5, *, preprocessing: 
     """
     if preprocessing not in ("own", "generic"):
         raise ValueError(f"preprocessing must be 'own' or 'generic'; got {preprocessing!r}")
+    if isinstance(image, (str, os.PathLike)) or hasattr(image, "getbands"):
+        image = read_image(image)
     batch = _as_float_batch(image, "image")
     if len(batch) != 1:
         raise ValueError(f"image must be one image (h, w, 3); got a batch of {len(batch)}")
@@ -362,6 +415,37 @@ def classify_image(image: Any, model_name: str, top: int = 5, *, preprocessing: 
     if verbose:
         print("\n".join(format_predictions(decoded)))
     return [(rank, label, probability) for rank, (_, label, probability) in enumerate(decoded, start=1)]
+
+
+def plot_predictions(images: Sequence[Any], predictions: Sequence[Sequence[tuple[int, str, float]]],
+                     titles: Sequence[str] | None = None):
+    """Each input image beside its top-k list: one row per image, the image on the left and a horizontal bar
+    chart of ``classify_image``'s ``(rank, label, probability)`` on the right. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    if len(images) != len(predictions) or not images:
+        raise ValueError(f"images and predictions must be non-empty and of equal length; got {len(images)} and "
+                         f"{len(predictions)}")
+    figure, axes = plt.subplots(len(images), 2, figsize=(8, 2.1 * len(images)), squeeze=False,
+                                gridspec_kw=dict(width_ratios=(1, 2)))
+    for row, (image, predicted) in enumerate(zip(images, predictions)):
+        picture = read_image(image)
+        axes[row, 0].imshow(picture.astype("uint8") if picture.dtype != np.uint8 else picture)
+        axes[row, 0].set_axis_off()
+        if titles is not None:
+            axes[row, 0].set_title(titles[row], fontsize=9)
+        labels = [f"{rank}. {label}" for rank, label, _ in predicted]
+        probabilities = [100 * probability for _, _, probability in predicted]
+        bars = axes[row, 1].barh(range(len(labels)), probabilities, color="tab:blue")
+        axes[row, 1].set_yticks(range(len(labels)), labels, fontsize=8)
+        axes[row, 1].invert_yaxis()
+        axes[row, 1].set_xlim(0, 100)
+        for bar, value in zip(bars, probabilities):
+            axes[row, 1].annotate(f"{value:.2f}%", (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+                                  xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+    axes[-1, 1].set_xlabel("probability (%)")
+    figure.tight_layout()
+    return figure
 
 
 #: The source's twelve ``classify_image`` calls and their printed top-5 (001 §3; ImageNet labels in English,
