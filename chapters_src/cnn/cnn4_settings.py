@@ -71,6 +71,7 @@ class VqaSettings:
     question_units: int
     image_width: int
     hidden_units: int
+    question_encoder: str          # "lstm" (the sources) or "bag" (mean of word embeddings: faster)
     data_prefer: str               # "substitute" (generated) or "auto" (real CLEVR if tfds prepared it)
 
 
@@ -102,13 +103,13 @@ VIDEO = ProfileSet(
 )
 
 VQA = ProfileSet(
-    smoke=VqaSettings(n_images=500, questions_per_image=4, image_size=32, epochs=6, batch_size=32,
+    smoke=VqaSettings(n_images=600, questions_per_image=6, image_size=32, epochs=10, batch_size=32,
                       learning_rate=3e-3, embedding_dim=16, question_units=32, image_width=16, hidden_units=64,
-                      data_prefer="substitute"),
-    standard=VqaSettings(n_images=3000, questions_per_image=6, image_size=32, epochs=15, batch_size=64,
+                      question_encoder="bag", data_prefer="substitute"),
+    standard=VqaSettings(n_images=3000, questions_per_image=6, image_size=32, epochs=8, batch_size=32,
                          learning_rate=2e-3, embedding_dim=32, question_units=64, image_width=32, hidden_units=128,
-                         data_prefer="substitute"),
+                         question_encoder="lstm", data_prefer="substitute"),
     full=VqaSettings(n_images=20_000, questions_per_image=10, image_size=64, epochs=30, batch_size=128,
                      learning_rate=1e-3, embedding_dim=300, question_units=512, image_width=64, hidden_units=1024,
-                     data_prefer="auto"),
+                     question_encoder="lstm", data_prefer="auto"),
 )

@@ -9,14 +9,17 @@
   concatenation order is selectable (the original VQA_Demo put language first).
 - :func:`question_features`: words → ``(1, 30, 300)`` vectors, truncated (the book's loop raised ``IndexError``).
 - :func:`build_sort_of_clevr_vqa`: image encoder (a small CNN, or any ``image_encoder`` you pass, e.g. a
-  pretrained network) + LSTM question encoder + concatenation + MLP over the answer vocabulary.
+  pretrained network) + question encoder (LSTM or bag of words) + fusion (the sources' concatenation, or the
+  default FiLM + coordinates + sum over cells) + MLP over the answer vocabulary.
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 
+import keras
 import numpy as np
+from keras import ops
 
 from ..data.media import tokenize
 
@@ -176,18 +179,52 @@ class Vocabulary:
 
 
 def build_image_encoder(image_shape=(32, 32, 3), width: int = 16):
-    """A small CNN: image (0–255) ``(h, w, 3)`` → feature map ``(h/8, w/8, 2·width)`` (positions kept for
-    "left or right"). Stand-in for the sources' pretrained VGG: pass your own ``image_encoder`` to
-    :func:`build_sort_of_clevr_vqa`."""
-    import keras
+    """A small CNN of two strided convolutions: image (0–255) ``(h, w, 3)`` → feature map ``(h/8, w/8, 2·width)``,
+    one feature vector per 8×8 cell (for Sort-of-CLEVR at 32×32: one per grid cell, i.e. per object). Strides
+    instead of pooling keep it cheap; positions are kept for "left or right". Stand-in for the sources' pretrained
+    VGG: pass your own ``image_encoder`` to :func:`build_sort_of_clevr_vqa`."""
     from keras import layers
 
+    height, width_pixels = int(image_shape[0]), int(image_shape[1])
+    if height % 8 or width_pixels % 8:
+        raise ValueError(f"image_shape must have a height and width divisible by 8; got {tuple(image_shape)}")
     image = keras.Input(tuple(image_shape))
     x = layers.Rescaling(1 / 255)(image)
-    for multiple in (1, 2, 2):
-        x = layers.Conv2D(width * multiple, 3, padding="same", activation="relu")(x)
-        x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(_check_int("width", width), 4, strides=4, activation="relu", name="cells_4x4")(x)
+    x = layers.Conv2D(2 * width, 2, strides=2, activation="relu", name="cells_8x8")(x)
     return keras.Model(image, x, name="image_encoder")
+
+
+@keras.saving.register_keras_serializable(package="chapters_src.cnn")
+class AddCoordinates(keras.layers.Layer):
+    """Append two channels to a feature map ``(batch, h, w, c)`` → ``(batch, h, w, c + 2)``: the row and the column
+    of every location, scaled to [-1, 1] (CoordConv, Liu et al., 2018). A 1×1 convolution sees one location only;
+    with these channels it also knows *where* that location is ("left or right")."""
+
+    def call(self, inputs):
+        height, width = inputs.shape[1], inputs.shape[2]
+        rows = ops.repeat(ops.reshape(ops.linspace(-1.0, 1.0, height), (height, 1, 1)), width, axis=1)
+        cols = ops.repeat(ops.reshape(ops.linspace(-1.0, 1.0, width), (1, width, 1)), height, axis=0)
+        grid = ops.cast(ops.concatenate([rows, cols], axis=-1), inputs.dtype)
+        grid = ops.broadcast_to(grid[None], (ops.shape(inputs)[0], height, width, 2))
+        return ops.concatenate([inputs, grid], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 2)
+
+
+@keras.saving.register_keras_serializable(package="chapters_src.cnn")
+class FiLM(keras.layers.Layer):
+    """Feature-wise linear modulation (Perez et al., 2018): ``[x (batch, h, w, c), gamma (batch, c), beta (batch, c)]``
+    → ``x · gamma + beta`` at every location. The question scales and shifts each image channel: it decides
+    which features (a colour, a shape) count for this question."""
+
+    def call(self, inputs):
+        x, gamma, beta = inputs
+        return x * gamma[:, None, None, :] + beta[:, None, None, :]
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
 
 
 FUSIONS = ("spatial", "concat", "multiply")
@@ -197,19 +234,24 @@ def build_sort_of_clevr_vqa(vocabulary: Vocabulary, image_shape=(32, 32, 3), *, 
                             embedding_dim: int = 16, question_units: int = 32, hidden_units: int = 64,
                             image_width: int = 16, fusion: str = "spatial", question_encoder: str = "lstm",
                             dropout: float = 0.0):
-    """Image encoder + LSTM question encoder + fusion + MLP (``tanh``, the activation the cookbook meant) +
-    softmax over ``vocabulary.answers``.
+    """Image encoder + question encoder + fusion + a ReLU layer + softmax over ``vocabulary.answers``.
 
     Inputs ``image`` ``(h, w, 3)`` (0–255) and ``question`` int ``(max_length,)``; output ``(batch, answers)``.
-    ``fusion``: ``"concat"`` (the sources: flattened image features ⧺ question vector), ``"multiply"`` (Agrawal
-    et al.'s VQA: both projected to ``hidden_units`` with tanh and multiplied element-wise) or ``"spatial"``
-    (default: the question vector is tiled over the image feature map and mixed by 1×1 convolutions, so every
-    location is read in the light of the question — early fusion learns Sort-of-CLEVR much faster).
+    ``fusion``:
+
+    - ``"concat"`` (the sources): flattened image features ⧺ question vector, then the MLP;
+    - ``"multiply"`` (Agrawal et al.'s VQA): both projected to ``hidden_units`` with tanh, multiplied element-wise;
+    - ``"spatial"`` (default, in the spirit of relation networks): every location of the image feature map gets its
+      row and column (:class:`AddCoordinates`), a 1×1 convolution, a question-dependent scale and shift per channel
+      (:class:`FiLM`, ``gamma`` initialised to 1), ReLU and a second 1×1 convolution ("what does this cell contribute
+      to the answer of *this* question?"); the contributions are **summed** over locations. Summing suits "how
+      many" and lets every other question be answered by the one cell that matters.
+
     ``image_encoder``: any Keras model from the image to a feature map ``(h', w', c)`` or a vector (e.g. a
     pretrained CNN from the registry; a vector output needs ``fusion`` "concat" or "multiply");
-    default :func:`build_image_encoder`.
+    default :func:`build_image_encoder`. ``question_encoder``: ``"lstm"`` (the sources) or ``"bag"`` (mean of the
+    word embeddings and a tanh layer: enough for template questions).
     """
-    import keras
     from keras import layers
 
     if fusion not in FUSIONS:
@@ -230,12 +272,13 @@ def build_sort_of_clevr_vqa(vocabulary: Vocabulary, image_shape=(32, 32, 3), *, 
         if len(feature_map.shape) != 4:
             raise ValueError("fusion='spatial' needs an image encoder that outputs a feature map (h, w, c)")
         height, width = int(feature_map.shape[1]), int(feature_map.shape[2])
-        tiled = layers.Reshape((height, width, question_units), name="tile_question")(
-            layers.RepeatVector(height * width)(language))
-        x = layers.concatenate([feature_map, tiled], name="fusion")
-        x = layers.Conv2D(hidden_units, 1, activation="relu", name="mix_1")(x)
+        x = layers.Conv2D(hidden_units, 1, name="mix_1")(AddCoordinates(name="coordinates")(feature_map))
+        gamma = layers.Dense(hidden_units, bias_initializer="ones", name="film_gamma")(language)
+        beta = layers.Dense(hidden_units, name="film_beta")(language)
+        x = layers.ReLU(name="fusion_relu")(FiLM(name="fusion")([x, gamma, beta]))
         x = layers.Conv2D(hidden_units, 1, activation="relu", name="mix_2")(x)
-        x = layers.Flatten(name="fused_features")(x)
+        x = layers.GlobalAveragePooling2D(name="mean_over_cells")(x)
+        x = layers.Rescaling(float(height * width), name="sum_over_cells")(x)
     else:
         visual = layers.Flatten(name="image_features")(feature_map)
         if fusion == "concat":
@@ -243,7 +286,7 @@ def build_sort_of_clevr_vqa(vocabulary: Vocabulary, image_shape=(32, 32, 3), *, 
         else:
             x = layers.Multiply(name="fusion")([layers.Dense(hidden_units, activation="tanh", name="image_projection")(visual),
                                                 layers.Dense(hidden_units, activation="tanh", name="question_projection")(language)])
-    x = layers.Dense(hidden_units, activation="tanh", name="dense_1")(x)
+    x = layers.Dense(hidden_units, activation="relu", name="dense_1")(x)
     x = layers.Dropout(dropout)(x) if dropout else x
     output = layers.Dense(len(vocabulary.answers), activation="softmax", name="answer")(x)
     return keras.Model([image, question], output, name="sort_of_clevr_vqa")
@@ -286,10 +329,10 @@ def majority_baseline(train_set, test_set) -> dict:
     return accuracy_by_type(predicted, test_set)
 
 
-def train_sort_of_clevr(settings, question_set, *, run_dir, image_encoder=None, verbose="auto", seed: int = 0,
-                        jit_compile: bool = False):
-    """Split by image, build the vocabulary, build and fit :func:`build_sort_of_clevr_vqa`. Returns
-    ``(model, vocabulary, train_set, test_set, TrainingResult)``."""
+def train_sort_of_clevr(settings, question_set, *, run_dir, image_encoder=None, fusion: str = "spatial",
+                        verbose="auto", seed: int = 0, jit_compile: bool = False):
+    """Split by image, build the vocabulary, build and fit :func:`build_sort_of_clevr_vqa` (``fusion`` and the
+    settings' ``question_encoder``). Returns ``(model, vocabulary, train_set, test_set, TrainingResult)``."""
     import keras
 
     from .. import training
@@ -299,7 +342,8 @@ def train_sort_of_clevr(settings, question_set, *, run_dir, image_encoder=None, 
     vocabulary = Vocabulary.build(question_set.questions, question_set.answers)
     model = build_sort_of_clevr_vqa(vocabulary, question_set.images.shape[1:], image_encoder=image_encoder,
                                     embedding_dim=settings.embedding_dim, question_units=settings.question_units,
-                                    hidden_units=settings.hidden_units, image_width=settings.image_width)
+                                    hidden_units=settings.hidden_units, image_width=settings.image_width,
+                                    fusion=fusion, question_encoder=settings.question_encoder)
     model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"], jit_compile=jit_compile)
     result = training.fit(model, model_inputs(train_set, vocabulary), vocabulary.encode_answers(train_set.answers),
