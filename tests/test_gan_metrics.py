@@ -86,10 +86,43 @@ def test_judge_reads_digits_and_separates_noise_from_real(tmp_path):
     assert again.test_accuracy == pytest.approx(judge.test_accuracy)
 
 
+def test_a_judge_published_by_another_notebook_meanwhile_is_loaded_not_overwritten(tmp_path, monkeypatch, capsys):
+    """The four notebooks share the judge folder and may run at once: each trains in a private folder and renames
+    it into place; the loser of that race loads the winner's judge (so all measure alike) and leaves no private
+    folder behind. A folder holding an unfinished run is not touched."""
+    import keras
+
+    digits = gd.load_digits(prefer="substitute", max_images=600)
+    first = gm.train_judge(digits, tmp_path / "judge", epochs=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["judge"]
+    # Pretend the judge was not there yet when this notebook looked (another notebook publishes while it trains).
+    real_check, calls = gm._finished_judge, []
+
+    def not_yet_at_first(folder, epochs):
+        calls.append(folder)
+        return None if len(calls) == 1 else real_check(folder, epochs)
+
+    monkeypatch.setattr(gm, "_finished_judge", not_yet_at_first)
+    keras.utils.set_random_seed(123)
+    second = gm.train_judge(digits, tmp_path / "judge", epochs=1)
+    assert len(calls) == 2                                     # the rename failed, then the published run was found
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["judge"]
+    for a, b in zip(first.model.get_weights(), second.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    monkeypatch.setattr(gm, "_finished_judge", real_check)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("not a judge")
+    third = gm.train_judge(digits, tmp_path / "other", epochs=1)
+    assert third.test_accuracy > 0.3 and (tmp_path / "other" / "notes.txt").exists()
+    assert "unfinished or different run" in capsys.readouterr().out
+
+
 def test_profiles_follow_the_source_in_full():
     assert [gs.BY_KIND[kind].get("full").epochs for kind in ("vanilla", "dcgan", "cgan", "infogan")] == [100, 50,
                                                                                                          100, 50]
     for profile_set in gs.BY_KIND.values():
         full, smoke = profile_set.get("full"), profile_set.get("smoke")
         assert full.batch_size == 128 and full.max_images is None and full.base_filters == 64
+        assert (full.generator_updates, full.generator_learning_rate, full.discriminator_learning_rate,
+                full.dense_initializer) == (2, 2e-4, 2e-4, None)
         assert smoke.epochs <= 2 and smoke.max_images <= 512

@@ -94,3 +94,28 @@ def test_narrow_models_and_argument_checks():
         models.build_pair("wgan")
     with pytest.raises(ValueError, match="base_filters"):
         models.build_dcgan_generator(base_filters=0)
+
+
+def test_the_source_initialiser_starves_the_dense_discriminator_and_glorot_does_not():
+    """RandomNormal(0, 0.02) in a four-layer perceptron without batch norm: the logits of real digits have a
+    standard deviation of a few thousandths (why the ``standard`` profile uses Glorot-uniform kernels for the dense
+    models); with Glorot they are of order 0.1–1. The convolutional models keep the source's initialiser."""
+    import keras
+
+    from chapters_src.gan import data as gd
+    from chapters_src.gan import training as gt
+
+    images = gt.prepare_images("vanilla", gd.load_digits(prefer="substitute", max_images=256).images)
+    spread = {}
+    for initializer in (None, "glorot_uniform"):
+        keras.utils.set_random_seed(0)
+        generator, discriminator = models.build_pair("vanilla", width_divisor=2, dense_initializer=initializer)
+        spread[initializer] = float(np.std(keras.ops.convert_to_numpy(discriminator(images))))
+        kernel = discriminator.get_layer("dense_1").kernel_initializer
+        assert isinstance(kernel, keras.initializers.RandomNormal if initializer is None
+                          else keras.initializers.GlorotUniform)
+    assert spread[None] < 0.01 and spread["glorot_uniform"] > 0.05, spread
+    generator, _ = models.build_pair("cgan", width_divisor=4, dense_initializer="glorot_uniform")
+    assert isinstance(generator.get_layer("dense_out").kernel_initializer, keras.initializers.GlorotUniform)
+    with pytest.raises(ValueError, match="dense_initializer"):
+        models.build_pair("dcgan", base_filters=4, dense_initializer="glorot_uniform")

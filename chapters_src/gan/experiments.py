@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +59,10 @@ def run_model(kind: str, settings, digits: gan_data.GanDigits, reference: metric
 
     keras.utils.set_random_seed(seed)
     gan = gan_training.build_gan(kind, base_filters=settings.base_filters, width_divisor=settings.width_divisor,
-                                 book_continuous_loss=book_continuous_loss)
+                                 book_continuous_loss=book_continuous_loss,
+                                 dense_initializer=settings.dense_initializer if kind in ("vanilla", "cgan") else None)
     trainer = gan_training.GanTrainer(gan, compiled=settings.compiled,
+                                      learning_rate=settings.discriminator_learning_rate,
                                       generator_learning_rate=settings.generator_learning_rate,
                                       generator_updates=settings.generator_updates)
     noise = gan_training.sample_noise(np.random.default_rng(seed + 1), settings.quality_samples, gan.noise_size)
@@ -85,7 +89,8 @@ def final_quality(run: ModelRun, samples_per_code: int = 50, seed: int = 11) -> 
            "frechet_distance": float(history[-1]), "real_vs_real": run.reference.real_vs_real,
            "noise_vs_real": run.reference.noise_vs_real,
            "seconds_per_epoch": float(np.median(run.result.seconds_per_epoch)),
-           "frechet_history": [None if np.isnan(v) else float(v) for v in history]}
+           "frechet_history": [None if np.isnan(v) else float(v) for v in history],
+           "settings": _settings_dict(run.settings)}
     judge, rng = run.reference.judge, np.random.default_rng(seed)
     if run.kind == "cgan":
         labels = np.repeat(np.arange(10), samples_per_code)
@@ -94,8 +99,23 @@ def final_quality(run: ModelRun, samples_per_code: int = 50, seed: int = 11) -> 
         row.update(label_fidelity=float(np.nanmean(fidelity)), fidelity_per_label=fidelity.tolist())
     if run.kind == "infogan":
         row.update(infogan_codes(run, samples_per_code, rng))
-    Path(run.result.run_dir, QUALITY_FILENAME).write_text(json.dumps(row, indent=1), encoding="utf-8")
+    _write_atomically(Path(run.result.run_dir, QUALITY_FILENAME), json.dumps(row, indent=1))
     return row
+
+
+def _settings_dict(settings) -> dict:
+    return dataclasses.asdict(settings) if dataclasses.is_dataclass(settings) else {}
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it into place: a notebook reading ``path``
+    at the same time sees the old file or the new one, never half of one."""
+    temporary = path.with_name(f".{path.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def infogan_codes(run: ModelRun, samples_per_code: int, rng: np.random.Generator) -> dict:
@@ -118,20 +138,35 @@ def infogan_codes(run: ModelRun, samples_per_code: int, rng: np.random.Generator
             "rotation_degrees": float(6 * slope)}
 
 
-def load_quality_rows(root, kinds=("vanilla", "dcgan", "cgan", "infogan")) -> tuple[list[dict], list[str]]:
-    """The ``quality.json`` rows found under ``root/<kind>`` and the kinds whose run is missing."""
-    rows, missing = [], []
+def load_quality_rows(root, kinds=("vanilla", "dcgan", "cgan", "infogan"),
+                      expected_settings=None) -> tuple[list[dict], dict[str, str]]:
+    """The ``quality.json`` rows found under ``root/<kind>`` and, for every kind without a usable row, why:
+    ``{kind: reason}`` (no file yet, unreadable, or measured with other settings than ``expected_settings[kind]``
+    when that mapping is given, e.g. a run of an earlier configuration). Never raises for a missing model: the
+    notebooks run in any order, also in parallel."""
+    rows, missing = [], {}
     for kind in kinds:
         path = Path(root, kind, QUALITY_FILENAME)
+        if not path.is_file():
+            missing[kind] = f"no {path} yet: run the {NAMES[kind]} notebook in this profile first"
+            continue
         try:
-            rows.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            missing.append(kind)
+            row = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            missing[kind] = f"{path} could not be read ({error})"
+            continue
+        expected = None if expected_settings is None else expected_settings.get(kind)
+        if expected is not None and row.get("settings") != _settings_dict(expected):
+            missing[kind] = (f"{path} was measured with other settings than this profile's; re-run the "
+                             f"{NAMES[kind]} notebook")
+            continue
+        rows.append(row)
     return rows, missing
 
 
-def quality_table(rows) -> str:
-    """A Markdown table of the rows of :func:`final_quality` (one per model)."""
+def quality_table(rows, missing=None) -> str:
+    """A Markdown table of the rows of :func:`final_quality` (one per model); each kind in ``missing`` (a mapping
+    kind → reason, as :func:`load_quality_rows` returns) gets a row saying it was not measured."""
     lines = ["| model | epochs | Fréchet distance | real vs real | noise vs real | s / epoch | label fidelity | "
              "code purity | rotation (°) |", "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
@@ -141,6 +176,8 @@ def quality_table(rows) -> str:
         lines.append(f"| {row['model']} | {row['epochs']} | {row['frechet_distance']:.1f} | {row['real_vs_real']:.1f} "
                      f"| {row['noise_vs_real']:.1f} | {row['seconds_per_epoch']:.1f} | {fidelity} | {purity} | "
                      f"{rotation} |")
+    for kind in (missing or {}):
+        lines.append(f"| {NAMES.get(kind, kind)} | not measured | – | – | – | – | – | – | – |")
     return "\n".join(lines)
 
 

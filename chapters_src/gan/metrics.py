@@ -11,6 +11,10 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
+import uuid
+from pathlib import Path
 
 import numpy as np
 
@@ -70,7 +74,14 @@ class Judge:
 def train_judge(digits: gan_data.GanDigits, run_dir, epochs: int = 3, test_fraction: float = 0.2, seed: int = 0,
                 verbose=0) -> Judge:
     """Train :func:`build_judge` on ``digits`` (a random ``1 - test_fraction`` of them) with
-    :func:`chapters_src.training.fit` (checkpoint per epoch: a second call loads the finished run)."""
+    :func:`chapters_src.training.fit`, or load it when ``run_dir`` holds it already.
+
+    The four GAN notebooks share one judge folder and may run at the same time (``make test`` runs notebooks in
+    parallel), so the folder is written once and atomically: a notebook that finds no finished judge trains one
+    in a private folder next to it and renames that folder to ``run_dir``; if another notebook got there first
+    the rename fails and the other's judge is loaded instead. Every notebook therefore measures with the same
+    judge, and no notebook reads a half-written one. A ``run_dir`` that holds an unfinished or different run
+    (another ``epochs``) is left alone: the judge is then trained in the private folder and used from there."""
     import keras
 
     from chapters_src import training
@@ -81,14 +92,40 @@ def train_judge(digits: gan_data.GanDigits, run_dir, epochs: int = 3, test_fract
     test_count = int(round(len(order) * test_fraction))
     test, train = order[:test_count], order[test_count:]
     x, y = judge_inputs(digits.images), digits.labels
-    keras.utils.set_random_seed(seed)
-    model = build_judge()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    training.fit(model, x[train], y[train], validation_data=(x[test], y[test]), epochs=epochs, batch_size=64,
-                 run_dir=run_dir, verbose=verbose)
+
+    def fit_in(folder):
+        keras.utils.set_random_seed(seed)
+        model = build_judge()
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        training.fit(model, x[train], y[train], validation_data=(x[test], y[test]), epochs=epochs, batch_size=64,
+                     run_dir=folder, verbose=verbose)
+        return model
+
+    final = Path(run_dir)
+    if _finished_judge(final, epochs) is None:
+        private = final.parent / f".{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        model = fit_in(private)
+        try:
+            os.rename(private, final)                       # atomic: the whole finished folder appears at once
+        except OSError:
+            if _finished_judge(final, epochs) is not None:  # another notebook published its judge first
+                shutil.rmtree(private, ignore_errors=True)
+                model = fit_in(final)                       # load that one: every notebook measures alike
+            else:
+                print(f"{final} holds an unfinished or different run; using the judge trained in {private}")
+    else:
+        model = fit_in(final)                               # a finished run: loaded, not trained
     accuracy = float(np.mean(np.argmax(model.predict(x[test], verbose=0), axis=1) == y[test]))
     return Judge(model, keras.Model(model.input, model.get_layer(FEATURE_LAYER).output), accuracy)
+
+
+def _finished_judge(folder: Path, epochs: int):
+    """The state of a judge run in ``folder`` trained for exactly ``epochs`` epochs, else None."""
+    from chapters_src import training
+
+    state = training.read_state(folder)
+    return state if state is not None and state.get("epochs_completed") == epochs else None
 
 
 # --------------------------------------------------------------------------------------------- Fréchet distance

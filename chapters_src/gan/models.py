@@ -21,16 +21,19 @@ BN_MOMENTUM, BN_EPSILON = 0.9, 1e-5
 KINDS = ("vanilla", "dcgan", "cgan", "infogan")
 
 
-def _init():
+def _init(initializer=None):
+    """The source's ``RandomNormal(0, 0.02)``, or ``initializer`` (a Keras initializer or its name)."""
     import keras
 
-    return keras.initializers.RandomNormal(mean=0.0, stddev=INIT_STDDEV)
+    if initializer is None:
+        return keras.initializers.RandomNormal(mean=0.0, stddev=INIT_STDDEV)
+    return keras.initializers.get(initializer)
 
 
-def _dense(units, name, activation=None):
+def _dense(units, name, activation=None, initializer=None):
     import keras
 
-    return keras.layers.Dense(units, activation=activation, kernel_initializer=_init(), name=name)
+    return keras.layers.Dense(units, activation=activation, kernel_initializer=_init(initializer), name=name)
 
 
 def _leaky(name):
@@ -61,43 +64,45 @@ def _check_units(hidden_units):
     return units
 
 
-def _dense_generator(inputs, flat_input, output_pixels, hidden_units):
+def _dense_generator(inputs, flat_input, output_pixels, hidden_units, initializer=None):
     x = flat_input
     for index, units in enumerate(_check_units(hidden_units), start=1):
-        x = _leaky(f"leaky_{index}")(_dense(units, f"dense_{index}")(x))
-    outputs = _dense(output_pixels, "dense_out", activation="tanh")(x)
+        x = _leaky(f"leaky_{index}")(_dense(units, f"dense_{index}", initializer=initializer)(x))
+    outputs = _dense(output_pixels, "dense_out", activation="tanh", initializer=initializer)(x)
     return inputs, outputs
 
 
 def build_vanilla_generator(noise_size: int = NOISE_SIZE, output_pixels: int = IMAGE_PIXELS,
-                            hidden_units=GENERATOR_UNITS):
-    """z ``(batch, 100)`` → Dense 256 → 512 → 1024 (leaky ReLU 0.2) → Dense 784, tanh: images ``(batch, 784)``."""
+                            hidden_units=GENERATOR_UNITS, kernel_initializer=None):
+    """z ``(batch, 100)`` → Dense 256 → 512 → 1024 (leaky ReLU 0.2) → Dense 784, tanh: images ``(batch, 784)``.
+    ``kernel_initializer``: None is the source's ``RandomNormal(0, 0.02)`` (the dense models' builders all take it)."""
     import keras
 
     _check_positive("noise_size", noise_size)
     z = keras.Input((noise_size,), name="noise")
-    inputs, outputs = _dense_generator(z, z, output_pixels, hidden_units)
+    inputs, outputs = _dense_generator(z, z, output_pixels, hidden_units, kernel_initializer)
     return keras.Model(inputs, outputs, name="vanilla_generator")
 
 
-def _dense_discriminator(flat_input, hidden_units):
+def _dense_discriminator(flat_input, hidden_units, initializer=None):
     x = flat_input
     for index, units in enumerate(_check_units(hidden_units)[::-1], start=1):
-        x = _leaky(f"leaky_{index}")(_dense(units, f"dense_{index}")(x))
-    return _dense(1, "logit")(x)
+        x = _leaky(f"leaky_{index}")(_dense(units, f"dense_{index}", initializer=initializer)(x))
+    return _dense(1, "logit", initializer=initializer)(x)
 
 
-def build_vanilla_discriminator(input_pixels: int = IMAGE_PIXELS, hidden_units=GENERATOR_UNITS):
+def build_vanilla_discriminator(input_pixels: int = IMAGE_PIXELS, hidden_units=GENERATOR_UNITS,
+                                kernel_initializer=None):
     """images ``(batch, 784)`` → Dense 1024 → 512 → 256 (leaky ReLU 0.2) → Dense 1: logits ``(batch, 1)``.
     ``hidden_units`` is given in the generator's order and used reversed."""
     import keras
 
     x = keras.Input((input_pixels,), name="image")
-    return keras.Model(x, _dense_discriminator(x, hidden_units), name="vanilla_discriminator")
+    return keras.Model(x, _dense_discriminator(x, hidden_units, kernel_initializer), name="vanilla_discriminator")
 
 
 def build_cgan_generator(noise_size: int = NOISE_SIZE, classes: int = CLASSES, output_pixels: int = IMAGE_PIXELS,
-                         hidden_units=GENERATOR_UNITS):
+                         hidden_units=GENERATOR_UNITS, kernel_initializer=None):
     """[z ``(batch, 100)``, one-hot y ``(batch, 10)``] → concat (110) → the vanilla generator: ``(batch, 784)``."""
     import keras
 
@@ -105,18 +110,20 @@ def build_cgan_generator(noise_size: int = NOISE_SIZE, classes: int = CLASSES, o
     z = keras.Input((noise_size,), name="noise")
     y = keras.Input((classes,), name="label")
     joined = keras.layers.Concatenate(name="noise_and_label")([z, y])
-    inputs, outputs = _dense_generator([z, y], joined, output_pixels, hidden_units)
+    inputs, outputs = _dense_generator([z, y], joined, output_pixels, hidden_units, kernel_initializer)
     return keras.Model(inputs, outputs, name="cgan_generator")
 
 
-def build_cgan_discriminator(classes: int = CLASSES, input_pixels: int = IMAGE_PIXELS, hidden_units=GENERATOR_UNITS):
+def build_cgan_discriminator(classes: int = CLASSES, input_pixels: int = IMAGE_PIXELS, hidden_units=GENERATOR_UNITS,
+                             kernel_initializer=None):
     """[images ``(batch, 784)``, one-hot y ``(batch, 10)``] → concat (794) → the vanilla discriminator: logits."""
     import keras
 
     x = keras.Input((input_pixels,), name="image")
     y = keras.Input((classes,), name="label")
     joined = keras.layers.Concatenate(name="image_and_label")([x, y])
-    return keras.Model([x, y], _dense_discriminator(joined, hidden_units), name="cgan_discriminator")
+    return keras.Model([x, y], _dense_discriminator(joined, hidden_units, kernel_initializer),
+                       name="cgan_discriminator")
 
 
 # --------------------------------------------------------------------------------------------- conv (7.7, 7.9)
@@ -204,17 +211,23 @@ def build_infogan_discriminator(image_shape=(32, 32, 1), classes: int = CLASSES,
     return keras.Model(image, outputs, name="infogan_discriminator")
 
 
-def build_pair(kind: str, base_filters: int = 64, width_divisor: int = 1):
+def build_pair(kind: str, base_filters: int = 64, width_divisor: int = 1, dense_initializer=None):
     """``(generator, discriminator)`` of ``kind`` ∈ ``("vanilla", "dcgan", "cgan", "infogan")``.
 
     ``width_divisor`` divides the dense models' hidden units (2: 128/256/512) for a quicker laptop run;
-    ``base_filters`` sets the convolutional models' width. The defaults are the source's models."""
+    ``base_filters`` sets the convolutional models' width; ``dense_initializer`` replaces the source's
+    ``RandomNormal(0, 0.02)`` in the dense models (vanilla, CGAN), e.g. ``"glorot_uniform"``. The defaults are the
+    source's models."""
     _check_positive("width_divisor", width_divisor)
     units = tuple(max(units // width_divisor, 1) for units in GENERATOR_UNITS)
+    if dense_initializer is not None and kind not in ("vanilla", "cgan"):
+        raise ValueError("dense_initializer applies to the dense models (vanilla, cgan) only")
     if kind == "vanilla":
-        return build_vanilla_generator(hidden_units=units), build_vanilla_discriminator(hidden_units=units)
+        return (build_vanilla_generator(hidden_units=units, kernel_initializer=dense_initializer),
+                build_vanilla_discriminator(hidden_units=units, kernel_initializer=dense_initializer))
     if kind == "cgan":
-        return build_cgan_generator(hidden_units=units), build_cgan_discriminator(hidden_units=units)
+        return (build_cgan_generator(hidden_units=units, kernel_initializer=dense_initializer),
+                build_cgan_discriminator(hidden_units=units, kernel_initializer=dense_initializer))
     if kind == "dcgan":
         return build_dcgan_generator(base_filters=base_filters), build_dcgan_discriminator(base_filters=base_filters)
     if kind == "infogan":

@@ -9,7 +9,8 @@ and, for every batch, runs the discriminator's once and the generator's twice. H
 
 Losses (on logits): D = BCE(D(x), 1) + BCE(D(G(z)), 0); G = BCE(D(G(z)), 1), the *non-saturating* loss
 (−log D(G(z)) instead of log(1 − D(G(z))), whose gradient vanishes when D wins early). InfoGAN adds
-λ_cont·L_cont + λ_cat·L_cat to both.
+λ_cont·L_cont + λ_cat·L_cat to both, and its discriminator reads real and fake images as one batch
+(``Gan.joint_batch``: with the source's separate batches its dense batch norm hides real from fake).
 
 :func:`train_gan` runs epochs over shuffled batches (the partial last batch included, with as many fakes as reals),
 renders a fixed noise grid after each epoch, logs the losses of every step and commits a checkpoint per epoch to
@@ -49,6 +50,15 @@ class Gan:
 
     ``book_continuous_loss=True`` (InfoGAN only) uses the source's ``sum(Q_cont²)`` instead of the corrected
     ``mean((Q_cont − c_cont)²)``.
+
+    ``joint_batch=True`` (the default for InfoGAN, see :func:`build_gan`): the discriminator reads the real and
+    the fake images of a step as ONE batch, in its own update and in the generator's. The source calls it on the
+    real batch and on the fake batch separately; the InfoGAN discriminator has batch norm after a dense layer
+    (Dense 1024 → BN), which then rescales every one of the 1,024 features to mean 0 and variance 1 *within* an
+    all-real and within an all-fake batch: whatever tells real from fake on average is normalised away and the
+    real/fake logit cannot separate the two batches (its loss stays at log 4 ≈ 1.386, the generator gets no
+    signal and draws grey texture). The convolutional batch norms of the DCGAN trunk average over positions as
+    well and keep where the ink is, which is why the DCGAN learns with separate batches.
     """
 
     kind: str
@@ -58,6 +68,7 @@ class Gan:
     classes: int = models.CLASSES
     continuous_codes: int = models.CONTINUOUS_CODES
     book_continuous_loss: bool = False
+    joint_batch: bool = False
 
     @property
     def conditional(self) -> bool:
@@ -69,13 +80,19 @@ class Gan:
         return self.kind in ("dcgan", "infogan")
 
 
-def build_gan(kind: str, base_filters: int = 64, width_divisor: int = 1, book_continuous_loss: bool = False) -> Gan:
+def build_gan(kind: str, base_filters: int = 64, width_divisor: int = 1, book_continuous_loss: bool = False,
+              dense_initializer=None, joint_batch: bool | None = None) -> Gan:
     """A fresh :class:`Gan` of ``kind`` (``vanilla``, ``dcgan``, ``cgan``, ``infogan``) from :mod:`.models`
-    (``base_filters``, ``width_divisor``: see :func:`models.build_pair`; the defaults are the source's sizes)."""
-    generator, discriminator = models.build_pair(kind, base_filters=base_filters, width_divisor=width_divisor)
+    (``base_filters``, ``width_divisor``, ``dense_initializer``: see :func:`models.build_pair`; the defaults are the
+    source's networks). ``joint_batch`` (default: True for InfoGAN only) feeds real and fake images to the
+    discriminator as one batch; ``joint_batch=False`` gives the InfoGAN the source's separate batches, with which
+    its discriminator cannot tell real from fake (see :class:`Gan`)."""
+    generator, discriminator = models.build_pair(kind, base_filters=base_filters, width_divisor=width_divisor,
+                                                 dense_initializer=dense_initializer)
     if book_continuous_loss and kind != "infogan":
         raise ValueError("book_continuous_loss applies to kind='infogan' only")
-    return Gan(kind, generator, discriminator, book_continuous_loss=book_continuous_loss)
+    joint_batch = kind == "infogan" if joint_batch is None else bool(joint_batch)
+    return Gan(kind, generator, discriminator, book_continuous_loss=book_continuous_loss, joint_batch=joint_batch)
 
 
 def prepare_images(gan_or_kind, images, padding_value: float = gan_data.BACKGROUND) -> np.ndarray:
@@ -192,6 +209,20 @@ def _discriminate(gan: Gan, images, condition, training: bool):
     return gan.discriminator(images, training=training), None, None
 
 
+def _discriminate_joint(gan: Gan, real_images, fake_images, condition):
+    """D on real and fake images as ONE batch (training mode): ``(real_logits, fake_logits, fake_continuous,
+    fake_category_logits)``. Batch normalisation then uses the statistics of the mixed batch."""
+    import keras
+
+    count = keras.ops.shape(real_images)[0]
+    both = keras.ops.concatenate([real_images, fake_images], axis=0)
+    conditions = keras.ops.concatenate([condition, condition], axis=0)
+    logits, continuous, category = _discriminate(gan, both, conditions, training=True)
+    if continuous is not None:
+        continuous, category = continuous[count:], category[count:]
+    return logits[:count], logits[count:], continuous, category
+
+
 def generate(gan: Gan, noise, condition=None, batch_size: int = 256) -> np.ndarray:
     """Generator outputs (inference mode: batch norm uses its moving statistics) as a NumPy array."""
     import keras
@@ -240,7 +271,7 @@ class GanTrainer:
         self.compiled = bool(compiled)
         self._discriminator_step = (self._compile(self._discriminator_step_eager, with_images=True) if compiled
                                     else self._discriminator_step_eager)
-        self._generator_step = (self._compile(self._generator_step_eager, with_images=False) if compiled
+        self._generator_step = (self._compile(self._generator_step_eager, with_images=True) if compiled
                                 else self._generator_step_eager)
 
     def _compile(self, function, with_images: bool):
@@ -248,7 +279,7 @@ class GanTrainer:
         import tensorflow as tf
 
         gan = self.gan
-        image_shape = (32, 32, 1) if gan.convolutional else (models.IMAGE_PIXELS,)
+        image_shape = _image_shape(gan)
         signature = [tf.TensorSpec((None, _condition_width(gan)), tf.float32),
                      tf.TensorSpec((None, gan.noise_size), tf.float32)]
         if with_images:
@@ -267,8 +298,12 @@ class GanTrainer:
         real_images, condition, noise = (tf.convert_to_tensor(value) for value in (real_images, condition, noise))
         with tf.GradientTape() as tape:
             fake_images = gan.generator(_generator_inputs(gan, noise, condition), training=True)
-            real_logits, _, _ = _discriminate(gan, real_images, condition, training=True)
-            fake_logits, continuous, category = _discriminate(gan, fake_images, condition, training=True)
+            if gan.joint_batch:
+                real_logits, fake_logits, continuous, category = _discriminate_joint(gan, real_images, fake_images,
+                                                                                     condition)
+            else:
+                real_logits, _, _ = _discriminate(gan, real_images, condition, training=True)
+                fake_logits, continuous, category = _discriminate(gan, fake_images, condition, training=True)
             loss = discriminator_loss(real_logits, fake_logits)
             info = self._info(continuous, category, condition) if gan.kind == "infogan" else tf.constant(0.0)
             total = loss + info
@@ -276,14 +311,17 @@ class GanTrainer:
         self.discriminator_optimizer.apply(tape.gradient(total, variables), variables)
         return {"d_loss": total, "info_loss": info}
 
-    def _generator_step_eager(self, condition, noise):
+    def _generator_step_eager(self, real_images, condition, noise):
         import tensorflow as tf
 
         gan = self.gan
-        condition, noise = tf.convert_to_tensor(condition), tf.convert_to_tensor(noise)
+        real_images, condition, noise = (tf.convert_to_tensor(value) for value in (real_images, condition, noise))
         with tf.GradientTape() as tape:
             fake_images = gan.generator(_generator_inputs(gan, noise, condition), training=True)
-            fake_logits, continuous, category = _discriminate(gan, fake_images, condition, training=True)
+            if gan.joint_batch:
+                fake_logits, continuous, category = _discriminate_joint(gan, real_images, fake_images, condition)[1:]
+            else:
+                fake_logits, continuous, category = _discriminate(gan, fake_images, condition, training=True)
             total = generator_loss(fake_logits)
             if gan.kind == "infogan":
                 total = total + self._info(continuous, category, condition)
@@ -297,18 +335,24 @@ class GanTrainer:
         return {name: float(value) for name, value in self._discriminator_step(
             np.asarray(real_images, "float32"), self._condition(condition, len(noise)), noise).items()}
 
-    def generator_step(self, condition, noise) -> dict[str, float]:
-        """One generator update with the same noise (and condition); returns ``{"g_loss"}``."""
+    def generator_step(self, condition, noise, real_images=None) -> dict[str, float]:
+        """One generator update with the same noise (and condition); returns ``{"g_loss"}``. ``real_images`` (the
+        step's real batch) is needed when the discriminator sees real and fake as one batch (``gan.joint_batch``)."""
         noise = np.asarray(noise, "float32")
+        if real_images is None:
+            if self.gan.joint_batch:
+                raise ValueError(f"this {self.gan.kind} GAN's discriminator reads real and fake images as one batch: "
+                                 "pass real_images")
+            real_images = np.zeros((0, *_image_shape(self.gan)), "float32")
         return {name: float(value) for name, value in self._generator_step(
-            self._condition(condition, len(noise)), noise).items()}
+            np.asarray(real_images, "float32"), self._condition(condition, len(noise)), noise).items()}
 
     def train_step(self, real_images, condition, noise) -> dict[str, float]:
         """The source's step: one discriminator update, then ``generator_updates`` generator updates (same z).
         Returns ``{"d_loss", "g_loss", "info_loss"}`` (``g_loss`` of the last generator update)."""
         losses = self.discriminator_step(real_images, condition, noise)
         for _ in range(self.generator_updates):
-            losses.update(self.generator_step(condition, noise))
+            losses.update(self.generator_step(condition, noise, real_images))
         return losses
 
     def _condition(self, condition, count: int) -> np.ndarray:
@@ -319,6 +363,10 @@ class GanTrainer:
             raise ValueError(f"condition for a {self.gan.kind} GAN must have shape ({count}, {width}); got "
                              f"{array.shape}")
         return array
+
+
+def _image_shape(gan: Gan) -> tuple:
+    return (32, 32, 1) if gan.convolutional else (models.IMAGE_PIXELS,)
 
 
 def _condition_width(gan: Gan) -> int:
