@@ -9,7 +9,7 @@ convolutional models' filters (``base_filters=16``: D 16/32/64, G 64/32/16). Mea
 ``standard`` learn in its few thousand steps (the notebooks explain each):
 
 - vanilla GAN and CGAN: Keras' default Glorot-uniform kernels instead of ``RandomNormal(0, 0.02)``, which in
-  these four-layer perceptrons without batch norm shrinks the signal about 500-fold (the discriminator's first
+  these four-layer perceptrons without batch norm shrinks the signal a few hundred-fold (the discriminator's first
   logits have a standard deviation of about 0.002, its loss stays at log 4 for thousands of steps); and one
   generator update per discriminator update at twice the rate (4e-4): about the same generator progress per step
   for two thirds of the work; 60 epochs;
