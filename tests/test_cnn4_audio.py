@@ -150,3 +150,27 @@ def test_wavenet_learns_next_sample_prediction(tmp_path):
     losses = result.history["loss"]
     assert losses[-1] < losses[0] - 0.5, losses          # starts near ln 256 ≈ 5.5
     assert result.history["val_accuracy"][-1] > 0.05     # chance is 1/256 ≈ 0.004
+
+
+def test_reconstruction_bits_baseline_is_the_code_histogram():
+    encoder = audio.build_nsynth_encoder((1,), width=4, hop=64)
+    decoder = audio.build_wavenet((1, 2), residual_channels=4, skip_channels=4, conditioning_channels=16)
+    clip = media.breakbeat(0.05)
+    scores = audio.reconstruction_bits(encoder, decoder, clip, hop=64)
+    codes = audio.mu_law_encode(clip)
+    histogram = np.bincount(codes, minlength=256) / len(codes)
+    n = (len(clip) - 1) // 64 * 64
+    assert scores["code histogram"] == pytest.approx(-np.log2(histogram[codes[1:n + 1]]).mean())
+    assert 6 < scores["decoder"] < 10                          # untrained: about log2(256) = 8 bits
+    with pytest.raises(ValueError, match="hop"):
+        audio.reconstruction_bits(encoder, decoder, clip[:64], hop=64)
+
+
+def test_trained_nsynth_decoder_beats_the_code_histogram(tmp_path):
+    """Smoke settings, as in notebook 10: teacher-forced, the trained decoder needs clearly fewer bits per sample
+    than the trivial model that always predicts the clip's code histogram."""
+    settings = cnn4_settings.WAVENET.get("smoke")
+    clip = media.make_breakbeat()
+    _, encoder, decoder, _ = audio.train_nsynth(settings, clip, run_dir=tmp_path / "nsynth", verbose=0)
+    scores = audio.reconstruction_bits(encoder, decoder, clip, settings.hop)
+    assert scores["decoder"] < scores["code histogram"] - 0.5, scores

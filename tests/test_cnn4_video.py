@@ -63,3 +63,21 @@ def test_frame_voting_is_near_chance_on_motion_and_conv3d_is_not():
     assert voting.accuracy["appearance"] > 0.8                 # appearance is in every frame
     assert voting.accuracy["motion"] < 0.25 + 0.2              # a single frame says nothing about direction
     assert conv3d.accuracy["motion"] > 0.25 + 0.3              # time makes it solvable
+
+
+def test_clip_feature_heads_are_both_trained_and_share_the_extraction():
+    settings = dataclasses.replace(cnn4_settings.VIDEO.get("smoke"), epochs=1)
+    videos = media.moving_shapes(n_videos=24, frames=settings.frames, size=12, seed=3)
+    train = media.VideoSet(videos.videos[:16], videos.shape_labels[:16], videos.motion_labels[:16])
+    test = media.VideoSet(videos.videos[16:], videos.shape_labels[16:], videos.motion_labels[16:])
+    clip_shape = (settings.clip_length, 12, 12, 1)
+    c3d = video.build_c3d_pretraining_model(clip_shape, 4, width=4).get_layer("c3d_features")
+    extractors = video.Extractors(None, c3d, 0.0)
+    assert {"6 C3D clips + LSTM", "6 C3D clips + MLP"} <= set(video.APPROACHES)
+    cache = {}
+    lstm = video.train_approach("6 C3D clips + LSTM", train, test, settings, extractors, feature_cache=cache)
+    features = cache["c3d"][0]
+    mlp = video.train_approach("6 C3D clips + MLP", train, test, settings, extractors, feature_cache=cache)
+    assert cache["c3d"][0] is features                       # extracted once, used by both heads
+    assert mlp.model.name == "feature_mlp" and lstm.model.name == "feature_lstm"
+    assert set(mlp.accuracy) == {"appearance", "motion"} and mlp.train_seconds >= cache["c3d"][2]

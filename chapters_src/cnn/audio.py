@@ -490,6 +490,35 @@ def train_nsynth(settings, clip, *, run_dir, verbose="auto", seed: int = 0, jit_
     return autoencoder, encoder, decoder, result
 
 
+def reconstruction_bits(encoder, decoder, audio, hop: int = 512) -> dict:
+    """How well the conditioned decoder reconstructs ``audio`` ``(samples,)``, one sample at a time with the true past
+    ("teacher forcing"), in **bits per sample** of the true next μ-law code (lower is better; 8 bits = uniform).
+
+    Returns ``{"decoder": …, "decoder without encoding": …, "code histogram": …}``: the decoder given the audio's
+    encoding; the same decoder with the encoding replaced by zeros (does it use the encoding?); and the trivial
+    baseline that ignores the past and the encoding and always predicts the clip's own histogram of codes
+    (the probabilistic "predict the mean"). Computed over the first ``len(audio) // hop`` frames.
+    """
+    frames = (len(audio) - 1) // _check_int("hop", hop)
+    if frames < 1:
+        raise ValueError(f"audio must hold more than hop={hop} samples; got {len(audio)}")
+    n = frames * hop
+    codes = mu_law_encode(np.asarray(audio, dtype="float32"))
+    inputs, targets = codes[None, :n], codes[1:n + 1]
+    import keras
+
+    encoding = keras.ops.convert_to_numpy(encoder(mu_law_decode(inputs)[..., None], training=False))
+    conditioning = upsample_encoding(encoding, hop).astype("float32")
+
+    def bits(conditioning):
+        probabilities = keras.ops.convert_to_numpy(decoder([inputs, conditioning], training=False))
+        return float(-np.log2(probabilities[0][np.arange(n), targets] + 1e-12).mean())
+
+    histogram = np.bincount(codes, minlength=QUANTIZATION_CHANNELS) / len(codes)
+    return {"decoder": bits(conditioning), "decoder without encoding": bits(np.zeros_like(conditioning)),
+            "code histogram": float(-np.log2(histogram[targets]).mean())}
+
+
 def reconstruct(encoder, decoder, audio, hop: int = 512, *, n_samples: int | None = None, temperature: float = 0.0,
                 seed: int = 0):
     """Encode ``audio`` ``(samples,)`` and resynthesise it sample by sample with the conditioned decoder
