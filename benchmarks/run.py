@@ -1,7 +1,8 @@
 """Benchmarks for the README's performance table. Prints medians and how they were taken.
 
     .venv/bin/python benchmarks/run.py notebooks [--profiles smoke standard] [--repeat 3] [NOTEBOOK ...]
-        executes each chapter notebook (nbclient, fresh kernel, CHAPTERS_OFFLINE=1) `repeat` times per profile
+        executes each chapter notebook (nbclient, fresh kernel, CHAPTERS_OFFLINE=1, from a copy in an empty
+        temporary folder so no earlier run's checkpoints are reused) `repeat` times per profile
     .venv/bin/python benchmarks/run.py commands [--repeat 1]
         clones the repository into a temporary folder and times `make test` then `make book` there
         (the first includes creating .venv: pip downloads are cached by pip, so this is a warm-cache install)
@@ -40,22 +41,30 @@ def machine_description() -> str:
 
 
 def time_notebook(path: Path, profile: str) -> float:
-    """Seconds to execute ``path`` top to bottom in a fresh kernel with CHAPTERS_PROFILE=profile."""
+    """Seconds to execute ``path`` top to bottom in a fresh kernel with CHAPTERS_PROFILE=profile.
+
+    The notebook runs from a copy in an empty temporary folder, so every run starts without the checkpoints of an
+    earlier one (``runs/``: a finished run would be loaded instead of trained) and leaves the repository alone.
+    A notebook that can reuse another notebook's finished run (06b reuses 06's detector) therefore trains its own.
+    """
     import nbclient
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
     os.environ.update(CHAPTERS_PROFILE=profile, CHAPTERS_OFFLINE="1")
-    client = nbclient.NotebookClient(notebook, timeout=1800, kernel_name="python3",
-                                     resources={"metadata": {"path": str(path.parent)}})
-    start = time.perf_counter()
-    client.execute()
-    return time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="chapters-bench-") as scratch:
+        client = nbclient.NotebookClient(notebook, timeout=1800, kernel_name="python3",
+                                         resources={"metadata": {"path": scratch}})
+        start = time.perf_counter()
+        client.execute()
+        return time.perf_counter() - start
 
 
 def report(label: str, seconds: list[float]) -> None:
     runs = ", ".join(f"{s:.1f}" for s in seconds)
-    print(f"{label:<55} median {statistics.median(seconds):7.1f} s   (runs: {runs})", flush=True)
+    load = os.getloadavg()[0]
+    print(f"{label:<55} median {statistics.median(seconds):7.1f} s   (runs: {runs}; load average after: {load:.1f})",
+          flush=True)
 
 
 def benchmark_notebooks(paths: list[Path], profiles: list[str], repeat: int) -> None:
