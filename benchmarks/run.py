@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/run.py notebooks [--profiles smoke standard] [--repeat 3] [NOTEBOOK ...]
         executes each chapter notebook (nbclient, fresh kernel, CHAPTERS_OFFLINE=1, from a copy in an empty
-        temporary folder so no earlier run's checkpoints are reused) `repeat` times per profile
+        temporary folder so no earlier run's checkpoints are reused) `repeat` times per profile;
+        --save DIR also writes each executed notebook there
     .venv/bin/python benchmarks/run.py commands [--repeat 1]
         clones the repository into a temporary folder and times `make test` then `make book` there
         (the first includes creating .venv: pip downloads are cached by pip, so this is a warm-cache install)
@@ -40,7 +41,7 @@ def machine_description() -> str:
     return f"{os.cpu_count()} cores ({model}), {memory}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def time_notebook(path: Path, profile: str) -> float:
+def time_notebook(path: Path, profile: str, save: Path | None = None) -> float:
     """Seconds to execute ``path`` top to bottom in a fresh kernel with CHAPTERS_PROFILE=profile.
 
     The notebook runs from a copy in an empty temporary folder, so every run starts without the checkpoints of an
@@ -57,7 +58,11 @@ def time_notebook(path: Path, profile: str) -> float:
                                          resources={"metadata": {"path": scratch}})
         start = time.perf_counter()
         client.execute()
-        return time.perf_counter() - start
+        seconds = time.perf_counter() - start
+    if save is not None:  # the executed notebook, to read what the run printed
+        save.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, save / f"{path.stem}.{profile}.ipynb")
+    return seconds
 
 
 def report(label: str, seconds: list[float]) -> None:
@@ -67,10 +72,10 @@ def report(label: str, seconds: list[float]) -> None:
           flush=True)
 
 
-def benchmark_notebooks(paths: list[Path], profiles: list[str], repeat: int) -> None:
+def benchmark_notebooks(paths: list[Path], profiles: list[str], repeat: int, save: Path | None = None) -> None:
     for path in paths:
         for profile in profiles:
-            report(f"{path.name} [{profile}]", [time_notebook(path, profile) for _ in range(repeat)])
+            report(f"{path.name} [{profile}]", [time_notebook(path, profile, save) for _ in range(repeat)])
 
 
 def benchmark_commands(repeat: int) -> None:
@@ -93,6 +98,7 @@ def main(argv=None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--profiles", nargs="+", default=["smoke", "standard"])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--save", type=Path, help="also write each executed notebook into this folder")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be ≥ 1")
@@ -100,7 +106,7 @@ def main(argv=None) -> int:
     print(f"method: wall-clock, median of {args.repeat} run(s)", flush=True)
     if args.what == "notebooks":
         paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
-        benchmark_notebooks(paths, args.profiles, args.repeat)
+        benchmark_notebooks(paths, args.profiles, args.repeat, args.save)
     else:
         benchmark_commands(args.repeat)
     return 0
