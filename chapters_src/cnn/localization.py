@@ -115,30 +115,19 @@ def train_localizer(settings, data, run_dir: str, trunk=None, verbose="auto", ji
 
 
 def draw_predictions(images, true_boxes, predicted_boxes, true_labels, predicted_labels, class_names, ncols=6):
-    """A grid of images with the true box (green, dashed) and the predicted box (yellow) and class."""
-    import matplotlib.pyplot as plt
+    """A grid of images with the true box (green, dashed) and the predicted box (yellow) and class; each title is
+    the IoU, red with a ✗ when the class is wrong (:func:`boxes.box_grid` draws the grid)."""
+    from .boxes import box_grid
 
-    from .. import plots
-    from .boxes import draw_boxes
-
-    count = len(images)
-    rows = -(-count // ncols)
-    with plots.style_context():
-        figure, axes = plt.subplots(rows, ncols, figsize=(1.9 * ncols, 2.0 * rows), squeeze=False,
-                                    layout="constrained")
-        for index, ax in enumerate(axes.flat):
-            ax.axis("off")
-            if index >= count:
-                continue
-            ax.imshow(np.clip(images[index], 0, 1))
-            size = images[index].shape[:2]
-            draw_boxes(ax, true_boxes[index], size, color="lime", linestyle="--")
-            draw_boxes(ax, predicted_boxes[index], size, color="yellow",
-                       captions=[class_names[int(predicted_labels[index])]])
-            right = int(predicted_labels[index]) == int(true_labels[index])
-            ax.set_title(f"IoU {iou(predicted_boxes[index], true_boxes[index]):.2f}" + ("" if right else " ✗"),
-                         fontsize=8, color="black" if right else "red")
-        figure.suptitle("true box (green, dashed) vs predicted box and class (yellow)")
+    right = [int(p) == int(t) for p, t in zip(predicted_labels, true_labels)]
+    titles = [f"IoU {iou(p, t):.2f}" + ("" if ok else " ✗") for p, t, ok in zip(predicted_boxes, true_boxes, right)]
+    figure = box_grid(images, [[box] for box in predicted_boxes],
+                      captions=[[class_names[int(label)]] for label in predicted_labels], ncols=ncols,
+                      titles=titles, suptitle="true box (green, dashed) vs predicted box and class (yellow)",
+                      true_boxes=[[box] for box in true_boxes])
+    for ax, ok in zip(figure.axes, right):
+        if not ok:
+            ax.title.set_color("red")
     return figure
 
 
