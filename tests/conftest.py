@@ -19,8 +19,7 @@ _real_connect_ex = socket.socket.connect_ex
 _real_getaddrinfo = socket.getaddrinfo
 
 
-class NetworkBlockedError(RuntimeError):
-    """Raised when a test tries to reach a host other than loopback."""
+from helpers.network_guard import NetworkBlockedError  # noqa: E402  (after the environment above)
 
 
 def _is_loopback(address) -> bool:
