@@ -147,3 +147,15 @@ def test_unet_diagram_shows_every_level_with_its_shape():
     with pytest.raises(ValueError, match="divisible"):
         G.draw_unet_diagram(image_size=30, depth=2)
     plt.close("all")
+
+
+def test_keras_io_comparison_compares_only_on_real_pets():
+    real = G.keras_io_comparison("cached", 0.35)
+    assert "0.350 on Oxford-IIIT Pets" in real and "comparable (same data and loss): ours is lower than" in real
+    assert "not lower than the lowest keras-io value, 0.39" in G.keras_io_comparison("downloaded", 0.5)
+    generated = G.keras_io_comparison("substitute", 0.12)
+    assert "generated shapes" in generated and generated.splitlines()[-1].startswith("not comparable")
+    assert "0.39" in generated and "0.89" in generated and "1.22" in generated
+    for kind, loss in (("pets", 0.3), ("cached", float("nan")), ("substitute", -1.0)):
+        with pytest.raises(ValueError):
+            G.keras_io_comparison(kind, loss)

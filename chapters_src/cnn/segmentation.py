@@ -216,6 +216,42 @@ def train_unet(settings, data, run_dir: str, encoder=None, watch_images=None, ve
     return model, result, recorder
 
 
+KERAS_IO_VALIDATION_LOSS = {
+    "quoted by the companion's issue (keras-io U-Net, 1,000 validation pets)": 0.39,
+    "keras-io's current Keras 3 log, best epoch": 0.89,
+    "keras-io's current Keras 3 log, last epoch": 1.22,
+}
+"""Validation losses of the keras-io example *Image segmentation with a U-Net-like architecture* (Oxford-IIIT Pets
+trimaps at 160×160, sparse categorical cross-entropy): the value the issue quotes and the two in the page's log."""
+
+REAL_DATA_KINDS = ("cached", "downloaded")
+
+
+def keras_io_comparison(data_kind: str, validation_loss: float) -> str:
+    """Our validation loss beside :data:`KERAS_IO_VALIDATION_LOSS`, saying whether the numbers are comparable.
+
+    ``data_kind`` is the provenance kind of the data that trained the model: ``"cached"`` or ``"downloaded"``
+    (real Oxford-IIIT Pets trimaps: the same task as keras-io's, so the losses compare, up to input size, model and
+    epochs) or ``"substitute"`` (generated shapes: another task, so the numbers are printed but not compared)."""
+    if data_kind not in (*REAL_DATA_KINDS, "substitute"):
+        raise ValueError(f"data_kind must be one of {(*REAL_DATA_KINDS, 'substitute')}; got {data_kind!r}")
+    validation_loss = float(validation_loss)
+    if not np.isfinite(validation_loss) or validation_loss < 0:
+        raise ValueError(f"validation_loss must be a finite number >= 0; got {validation_loss!r}")
+    lines = [f"this page: validation loss {validation_loss:.3f} on "
+             + ("Oxford-IIIT Pets trimaps" if data_kind in REAL_DATA_KINDS else "generated shapes")]
+    lines += [f"keras-io:  {value:.2f} ({what})" for what, value in KERAS_IO_VALIDATION_LOSS.items()]
+    if data_kind in REAL_DATA_KINDS:
+        best = min(KERAS_IO_VALIDATION_LOSS.values())
+        verdict = "lower than" if validation_loss < best else "not lower than"
+        lines.append(f"comparable (same data and loss): ours is {verdict} the lowest keras-io value, {best:.2f}; input "
+                     "size, model and epochs differ (see the settings above)")
+    else:
+        lines.append("not comparable: these are generated shapes, not the pets (offline substitute); run with the real "
+                     "data (profile full, online) to compare")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Instances and pictures
 # ---------------------------------------------------------------------------------------------------------------
