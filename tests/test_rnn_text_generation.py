@@ -156,3 +156,25 @@ def test_builder_checks_arguments():
         tg.build_char_model(10, cell="gru")
     with pytest.raises(ValueError, match="dropout"):
         tg.build_char_model(10, dropout=1.5)
+
+
+def test_known_words_counts_corpus_words_and_ignores_single_letters():
+    words = tg.corpus_words("The method returns a Sequence; the sequence is sorted.")
+    assert words == {"the", "method", "returns", "a", "sequence", "is", "sorted"}
+    check = tg.known_words("the methid returns x the sequence thet", words)
+    assert (check.tokens, check.known, check.distinct_known) == (6, 4, 3)     # "x" is too short to count
+    assert check.fraction == pytest.approx(4 / 6)
+    assert tg.known_words("!!! 42", words).fraction == 0.0
+    with pytest.raises(ValueError):
+        tg.known_words(None, words)
+
+
+def test_character_noise_has_the_text_frequencies_and_few_words():
+    text = data.load("char_corpus", lower=True, max_chars=60_000).data
+    noise = tg.character_noise(text, 20_000, seed=1)
+    assert len(noise) == 20_000 and set(noise) <= set(text)
+    assert noise.count(" ") / len(noise) == pytest.approx(text.count(" ") / len(text), abs=0.01)
+    assert tg.known_words(noise, tg.corpus_words(text)).fraction < 0.2     # the baseline a model must beat
+    assert tg.known_words(text[:20_000], tg.corpus_words(text)).fraction == 1.0
+    with pytest.raises(ValueError):
+        tg.character_noise(text, 0)

@@ -37,23 +37,27 @@ class TextGenerationSettings:
     layers: int                # source: 2
     epochs: int                # source: 300
     batch_size: int            # source: 100
-    learning_rate: float       # source: RMSprop 0.001
+    learning_rate: float       # source: RMSprop 0.001 (the LSTM's; and the vanilla model's unless set below)
     patience: int | None       # early stopping on the training loss (source: 50)
     sample_every: int          # source: 10
     sample_length: int         # vanilla 200, LSTM 500 in the source
     lstm_sample_length: int
+    vanilla_activation: str = "relu"            # source: relu; standard: tanh (ReLU diverges at 128 units)
+    vanilla_learning_rate: float | None = None  # None: learning_rate
+    min_known_fraction: float | None = None     # asserted share of corpus words in a T = 0.5 sample; None: not checked
 
 
 TEXT_GENERATION = ProfileSet(
     smoke=TextGenerationSettings(corpus_chars=20_000, seq_length=50, lstm_seq_length=50, hidden_units=32, layers=1,
                                  epochs=2, batch_size=32, learning_rate=0.01, patience=None, sample_every=1,
                                  sample_length=80, lstm_sample_length=80),
-    standard=TextGenerationSettings(corpus_chars=150_000, seq_length=100, lstm_seq_length=100, hidden_units=128,
-                                    layers=1, epochs=8, batch_size=64, learning_rate=0.005, patience=3,
-                                    sample_every=2, sample_length=200, lstm_sample_length=200),
+    standard=TextGenerationSettings(corpus_chars=300_000, seq_length=100, lstm_seq_length=100, hidden_units=128,
+                                    layers=1, epochs=10, batch_size=32, learning_rate=0.005, patience=3,
+                                    sample_every=2, sample_length=200, lstm_sample_length=200,
+                                    vanilla_activation="tanh", vanilla_learning_rate=0.003, min_known_fraction=0.4),
     full=TextGenerationSettings(corpus_chars=None, seq_length=100, lstm_seq_length=160, hidden_units=800, layers=2,
                                 epochs=300, batch_size=100, learning_rate=0.001, patience=50, sample_every=10,
-                                sample_length=200, lstm_sample_length=500),
+                                sample_length=200, lstm_sample_length=500, min_known_fraction=0.6),
 )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,13 +158,14 @@ def OneHot(depth: int, **kwargs):  # noqa: N802 - used like a layer class
 
 def build_char_model(vocabulary_size: int = SOURCE_VOCABULARY_SIZE, *, cell: str = "simple_rnn",
                      hidden_units: int = 800, layers: int = 2, dropout: float | None = None,
-                     learning_rate: float = 0.001):
+                     learning_rate: float = 0.001, activation: str = "relu"):
     """The source's text generator: ``layers`` × (recurrent layer, ``Dropout``) → ``TimeDistributed(Dense(V))`` →
     softmax, compiled with ``RMSprop(learning_rate, rho=0.9, epsilon=1e-8)`` and sparse categorical cross-entropy.
 
-    ``cell="simple_rnn"``: ``SimpleRNN(activation="relu")``, dropout 0.3 by default (§6.5);
-    ``cell="lstm"``: ``LSTM`` (tanh), dropout 0.4 by default (§6.7). Input: int indices ``(batch, time)``, any
-    length; output: probabilities ``(batch, time, V)``."""
+    ``cell="simple_rnn"``: ``SimpleRNN(activation="relu")`` (the source's; ``activation="tanh"`` is Keras'
+    default, which the small ``standard`` models use because ReLU diverges there), dropout 0.3 by default (§6.5);
+    ``cell="lstm"``: ``LSTM`` (tanh; ``activation`` is ignored), dropout 0.4 by default (§6.7). Input: int indices
+    ``(batch, time)``, any length; output: probabilities ``(batch, time, V)``."""
     import keras
     from keras import layers as kl
 
@@ -175,11 +177,14 @@ def build_char_model(vocabulary_size: int = SOURCE_VOCABULARY_SIZE, *, cell: str
     dropout = (0.3 if cell == "simple_rnn" else 0.4) if dropout is None else dropout
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1); got {dropout!r}")
+    if activation not in ("relu", "tanh"):
+        raise ValueError(f"activation must be 'relu' (the source's) or 'tanh'; got {activation!r}")
     inputs = keras.Input((None,), dtype="int32", name="characters")
     h = OneHot(vocabulary_size, name="one_hot")(inputs)
     for index in range(layers):
         if cell == "simple_rnn":
-            h = kl.SimpleRNN(hidden_units, activation="relu", return_sequences=True, name=f"simple_rnn_{index + 1}")(h)
+            h = kl.SimpleRNN(hidden_units, activation=activation, return_sequences=True,
+                             name=f"simple_rnn_{index + 1}")(h)
         else:
             h = kl.LSTM(hidden_units, return_sequences=True, name=f"lstm_{index + 1}")(h)
         h = kl.Dropout(dropout, name=f"dropout_{index + 1}")(h)
@@ -296,6 +301,50 @@ def generation_benchmark(vocabulary: CharVocabulary, *, cell: str = "lstm", hidd
     return max(sampler.characters_per_second(length) for _ in range(repeats))
 
 
+# ------------------------------------------------------------------------------------------------ judging samples
+_WORD = re.compile(r"[a-z]+")
+
+
+def corpus_words(text: str) -> frozenset:
+    """The distinct words of ``text``: maximal runs of the letters a–z after ``.lower()``."""
+    return frozenset(_WORD.findall(text.lower()))
+
+
+@dataclass(frozen=True)
+class WordCheck:
+    """How much of a generated text is made of real words (see :func:`known_words`)."""
+
+    tokens: int             # letter runs of two or more letters
+    known: int              # of those, words of the corpus
+    distinct_known: int     # distinct known words of three or more letters
+
+    @property
+    def fraction(self) -> float:
+        return self.known / self.tokens if self.tokens else 0.0
+
+
+def known_words(text: str, words) -> WordCheck:
+    """Count the letter runs of ``text`` (two letters or more) that are words of the corpus (``words``, e.g.
+    :func:`corpus_words` of the training text). "recognisable words" made measurable: a text of random characters
+    scores low (see :func:`character_noise`), and a model that repeats "the the the" scores high on ``fraction`` but
+    low on ``distinct_known``."""
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a string; got {type(text).__name__}")
+    tokens = [token for token in _WORD.findall(text.lower()) if len(token) >= 2]
+    known = [token for token in tokens if token in words]
+    return WordCheck(len(tokens), len(known), len({token for token in known if len(token) >= 3}))
+
+
+def character_noise(text: str, length: int, seed: int = 0) -> str:
+    """A baseline "writer": ``length`` characters drawn independently with the character frequencies of ``text``
+    (what a model that learned only the unigram distribution writes at temperature 1)."""
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        raise ValueError(f"length must be a positive integer; got {length!r}")
+    chars, counts = np.unique(np.frombuffer(text.encode("utf-32-le"), dtype="<u4"), return_counts=True)
+    drawn = np.random.default_rng(seed).choice(chars, size=length, p=counts / counts.sum())
+    return drawn.astype("<u4").tobytes().decode("utf-32-le")
+
+
 # ------------------------------------------------------------------------------------------------ callbacks
 @functools.cache
 def _sample_callback_class():
@@ -378,7 +427,7 @@ class CharTrainingRun:
 def train_char_model(text: str, *, cell: str, seq_length: int, hidden_units: int, layers: int, epochs: int,
                      batch_size: int, run_dir, patience: int | None = 50, sample_every: int = 10,
                      sample_length: int = 200, temperatures=(None,), learning_rate: float = 0.001,
-                     verbose="auto") -> CharTrainingRun:
+                     activation: str = "relu", verbose="auto") -> CharTrainingRun:
     """Build the dataset and model, then train with :func:`chapters_src.training.fit` in ``run_dir`` (checkpoint
     every epoch, resume after interruption, early stopping on the training loss with ``patience`` as the source),
     plus :func:`checkpoint_callback` files in ``run_dir/weights`` and a :func:`SampleEveryN` callback."""
@@ -386,7 +435,7 @@ def train_char_model(text: str, *, cell: str, seq_length: int, hidden_units: int
 
     x, y, vocabulary = make_char_dataset(text, seq_length)
     model = build_char_model(vocabulary.size, cell=cell, hidden_units=hidden_units, layers=layers,
-                             learning_rate=learning_rate)
+                             learning_rate=learning_rate, activation=activation)
     sampler = SampleEveryN(vocabulary, every=sample_every, length=sample_length, temperatures=temperatures,
                            path=Path(run_dir) / "samples.json")
     result = training.fit(model, x, y, epochs=epochs, batch_size=batch_size, run_dir=run_dir, monitor="loss",
