@@ -64,7 +64,7 @@ def pad_to_32(images, value: float = BACKGROUND) -> np.ndarray:
     """``(N, 28, 28)`` → ``(N, 32, 32, 1)`` float32, 2 pixels of ``value`` on every side.
 
     ``value=-1.0`` (default) is the background of [-1, 1] digits; ``value=0.0`` is the source's choice, a mid-grey
-    frame that every real image has and no generated image needs to learn to draw.
+    frame around every real image, which the generator then reproduces around a black background (notebook 18).
     """
     array = np.asarray(images, dtype="float32")
     if array.ndim == 4 and array.shape[-1] == 1:
@@ -75,6 +75,19 @@ def pad_to_32(images, value: float = BACKGROUND) -> np.ndarray:
         raise ValueError(f"value must be a pixel value in [-1, 1]; got {value!r}")
     margin = (PADDED_SIZE - IMAGE_SIZE) // 2
     return np.pad(array, ((0, 0), (margin, margin), (margin, margin)), constant_values=value)[..., None]
+
+
+def frame_mean(images) -> float:
+    """Mean pixel value of the 2-pixel frame of 32×32 images ``(N, 32, 32[, 1])`` (or ``(N, 1024)``): -1 for
+    digits padded with the background, 0 for the source's padding; for generated images, what the generator
+    draws there."""
+    array = as_display_images(images)
+    if array.shape[1:] != (PADDED_SIZE, PADDED_SIZE) or len(array) == 0:
+        raise ValueError(f"images must be a non-empty stack of 32×32 images; got shape {array.shape}")
+    margin = (PADDED_SIZE - IMAGE_SIZE) // 2
+    frame = np.ones((PADDED_SIZE, PADDED_SIZE), bool)
+    frame[margin:-margin, margin:-margin] = False
+    return float(array[:, frame].mean())
 
 
 def one_hot(labels, classes: int = CLASSES) -> np.ndarray:

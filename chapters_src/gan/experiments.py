@@ -8,6 +8,8 @@ A notebook does::
     reference = metrics.quality_reference(judge, digits.images)
     run = experiments.run_model("vanilla", settings, digits, reference, run_dir=...)
     experiments.final_quality(run)                             # numbers of the comparison table (saved as JSON)
+
+Notebook 18 also runs :func:`compare_padding`: the DCGAN trained on digits padded with -1 and with the source's 0.
 """
 from __future__ import annotations
 
@@ -209,6 +211,95 @@ def plot_quality(rows_or_history, reference: metrics.QualityReference | None = N
         axes.set_ylabel("Fréchet distance (judge features)")
         axes.legend(fontsize=9)
         axes.set_title(title or "sample quality per epoch (lower is better)")
+    return figure
+
+
+# --------------------------------------------------------------------------------------------- padding
+@dataclasses.dataclass
+class PaddingComparison:
+    """:func:`compare_padding`'s result, one entry per padding value (``runs`` = ``len(padding_values)``).
+
+    ``real_frame_means`` ``(runs,)``: the frame's mean pixel in the padded real digits; ``frame_mean_history``
+    ``(runs, epochs)``: in generated digits after each epoch (``generated_frame_means`` is its last column);
+    ``frechet_distances`` ``(runs,)``: the judge's distance to real digits after the last epoch (the judge reads
+    the central 28×28, so the frame does not count); ``d_loss``/``g_loss`` ``(runs, epochs)``: epoch means;
+    ``grids`` ``(runs, 40, 32, 32)``: the fixed sample grid after the last epoch (the same noise in every run);
+    ``seconds`` ``(runs,)``: training time of each run (0 for a run loaded from its folder)."""
+
+    padding_values: tuple
+    real_frame_means: np.ndarray
+    frame_mean_history: np.ndarray
+    frechet_distances: np.ndarray
+    d_loss: np.ndarray
+    g_loss: np.ndarray
+    grids: np.ndarray
+    seconds: np.ndarray
+
+    @property
+    def generated_frame_means(self) -> np.ndarray:
+        return self.frame_mean_history[:, -1]
+
+
+def compare_padding(settings, digits: gan_data.GanDigits, reference: metrics.QualityReference, run_dir,
+                    padding_values=(gan_data.BACKGROUND, 0.0), *, seed: int = 0, verbose: int = 0
+                    ) -> PaddingComparison:
+    """Train the DCGAN once per padding value, with the same seed, data, batches and noise (``settings``: a
+    :class:`~chapters_src.gan.settings.PaddingSettings`), on a seeded subset of ``settings.max_images`` digits;
+    after every epoch record the mean pixel of the 2-pixel frame of ``settings.samples`` generated digits.
+    Each run lives in ``run_dir/pad<value>`` (a finished run is loaded, not trained again)."""
+    import keras
+
+    values = tuple(float(value) for value in padding_values)
+    if not values or len(set(values)) != len(values):
+        raise ValueError(f"padding_values must be distinct pixel values; got {padding_values!r}")
+    images = np.asarray(digits.images)
+    if settings.max_images is not None and settings.max_images < len(images):
+        images = images[np.sort(np.random.default_rng(seed).permutation(len(images))[:settings.max_images])]
+    real_means, histories, distances, d_losses, g_losses, grids, seconds = [], [], [], [], [], [], []
+    for value in values:
+        keras.utils.set_random_seed(seed)
+        gan = gan_training.build_gan("dcgan", base_filters=settings.base_filters)
+        trainer = gan_training.GanTrainer(gan, compiled=settings.compiled)
+        noise = gan_training.sample_noise(np.random.default_rng(seed + 1), settings.samples, gan.noise_size)
+        padded = gan_training.prepare_images(gan, images, padding_value=value)
+
+        def epoch_end(epoch, model, noise=noise):
+            return {"frame_mean": gan_data.frame_mean(gan_training.generate(model, noise))}
+
+        result = gan_training.train_gan(trainer, padded, epochs=settings.epochs, batch_size=settings.batch_size,
+                                        run_dir=Path(run_dir, f"pad{value:+g}"), seed=seed, epoch_end=epoch_end,
+                                        verbose=verbose)
+        real_means.append(gan_data.frame_mean(padded))
+        histories.append(result.history["frame_mean"])
+        distances.append(reference.distance_to_real(gan_training.generate(gan, noise)))
+        d_losses.append(result.history["d_loss"])
+        g_losses.append(result.history["g_loss"])
+        grids.append(result.grids[-1])
+        seconds.append(sum(result.seconds_per_epoch) if result.epochs_run else 0.0)
+    return PaddingComparison(values, np.array(real_means), np.array(histories, dtype=float), np.array(distances),
+                             np.array(d_losses, dtype=float), np.array(g_losses, dtype=float), np.stack(grids),
+                             np.array(seconds))
+
+
+def plot_frame_means(comparison: PaddingComparison, title: str | None = None):
+    """The generated digits' frame mean against epochs, one line per padding value, with the real digits' frame
+    value of that run as a dashed line of the same colour."""
+    import matplotlib.pyplot as plt
+
+    from chapters_src import plots
+
+    with plots.style_context():
+        figure, axes = plt.subplots(figsize=(6.5, 3.4), layout="constrained")
+        epochs = np.arange(1, comparison.frame_mean_history.shape[1] + 1)
+        for value, real, history in zip(comparison.padding_values, comparison.real_frame_means,
+                                        comparison.frame_mean_history):
+            line, = axes.plot(epochs, history, "o-", markersize=4, label=f"generated, trained on padding {value:+g}")
+            axes.axhline(real, color=line.get_color(), linestyle="--", linewidth=1,
+                         label=f"real digits padded with {value:+g}")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel("mean pixel of the 2-pixel frame")
+        axes.legend(fontsize=8)
+        axes.set_title(title or "what the generator draws in the frame")
     return figure
 
 
