@@ -19,7 +19,6 @@ import numpy as np
 
 sys.path.insert(0, os.getcwd())
 import keras  # noqa: E402
-from keras import layers as kl  # noqa: E402
 
 from chapters_src import data  # noqa: E402
 from chapters_src.rnn import text_generation as tg  # noqa: E402
@@ -40,32 +39,27 @@ def word_stats(text):
     return round(check.fraction, 3), check.distinct_known
 
 
-def build(v, cell, units, act, rec_gain, clip, lr, layers=1, dropout=None):
-    inputs = keras.Input((None,), dtype="int32")
-    h = tg.OneHot(v)(inputs)
-    dropout = (0.3 if cell == "simple_rnn" else 0.4) if dropout is None else dropout
-    for _ in range(layers):
-        if cell == "simple_rnn":
-            h = kl.SimpleRNN(units, activation=act, return_sequences=True,
-                             recurrent_initializer=keras.initializers.Orthogonal(gain=rec_gain))(h)
-        else:
-            h = kl.LSTM(units, return_sequences=True)(h)
-        h = kl.Dropout(dropout)(h)
-    h = kl.TimeDistributed(kl.Dense(v))(h)
-    out = kl.Activation("softmax", dtype="float32")(h)
-    m = keras.Model(inputs, out)
-    opt = keras.optimizers.RMSprop(learning_rate=lr, rho=0.9, epsilon=1e-8, clipnorm=clip)
-    m.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
+def build(v, cell, units, act, rec_gain, clip, lr):
+    """:func:`tg.build_char_model` (one layer), with its recurrent matrix scaled by ``rec_gain`` (the orthogonal
+    initialiser's gain) and, when ``clip`` is set, recompiled with ``clipnorm``."""
+    m = tg.build_char_model(v, cell=cell, hidden_units=units, layers=1, learning_rate=lr, activation=act)
+    if rec_gain != 1.0:
+        layer = m.get_layer("simple_rnn_1")
+        kernel, recurrent, bias = layer.get_weights()
+        layer.set_weights([kernel, rec_gain * recurrent, bias])
+    if clip is not None:
+        m.compile(optimizer=keras.optimizers.RMSprop(learning_rate=lr, rho=0.9, epsilon=1e-8, clipnorm=clip),
+                  loss="sparse_categorical_crossentropy")
     return m
 
 
 def run(name, cell="simple_rnn", units=128, act="relu", rec_gain=1.0, clip=None, lr=0.001, batch=64, seq=100,
-        stride=None, chars=150_000, epochs=8, layers=1, dropout=None):
+        stride=None, chars=150_000, epochs=8):
     keras.utils.set_random_seed(0)
     text = CORPUS[:chars]
     vocab = tg.build_vocabulary(CORPUS)
     x, y = windows(text, seq, stride or seq, vocab)
-    m = build(vocab.size, cell, units, act, rec_gain, clip, lr, layers, dropout)
+    m = build(vocab.size, cell, units, act, rec_gain, clip, lr)
     t0 = time.time()
     losses = []
     for e in range(epochs):

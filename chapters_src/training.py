@@ -345,7 +345,7 @@ def _commit_epoch(model, run_path: Path, state: dict, improved: bool) -> None:
     state.update(pending_checkpoint=pending.name, pending_is_best=improved, last_checkpoint_bytes=size)
     if improved:
         state["best_checkpoint_bytes"] = size
-    _write_json_atomically(run_path / STATE_FILENAME, state)
+    write_json_atomically(run_path / STATE_FILENAME, state)
     _promote_pending(run_path, state)
 
 
@@ -378,8 +378,29 @@ def _save_model_atomically(model, path: Path) -> None:
             temporary.unlink()
 
 
-def _write_json_atomically(path: Path, data: dict) -> None:
-    """Write ``data`` as JSON to a temporary file next to ``path``, flush it to disk, then ``os.replace``."""
+def predict_in_batches(model, x, batch_size: int = 256):
+    """``model(x, training=False)`` in batches of ``batch_size``, as NumPy (a list for several outputs); ``x`` is an
+    array or a dict of arrays (named inputs). For the small arrays of the chapters a direct call is quicker than
+    ``model.predict``, which first traces a prediction graph (about a second per model)."""
+    import keras
+    import numpy as np
+
+    length = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+    if length == 0:
+        raise ValueError("x holds no examples")
+    batches = []
+    for start in range(0, length, batch_size):
+        part = ({name: values[start:start + batch_size] for name, values in x.items()} if isinstance(x, dict)
+                else x[start:start + batch_size])
+        batches.append(model(part, training=False))
+    if isinstance(batches[0], (list, tuple)):
+        return [np.concatenate([keras.ops.convert_to_numpy(b[i]) for b in batches]) for i in range(len(batches[0]))]
+    return np.concatenate([keras.ops.convert_to_numpy(b) for b in batches])
+
+
+def write_json_atomically(path: Path, data: dict) -> None:
+    """Write ``data`` as JSON to a temporary file next to ``path``, flush it to disk, then ``os.replace``: a reader
+    sees the old file or the new one, never half of one."""
     temporary = path.parent / f"{TEMPORARY_PREFIX}{os.getpid()}-{path.name}"
     try:
         with open(temporary, "w", encoding="utf-8") as handle:

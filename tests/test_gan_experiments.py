@@ -1,11 +1,11 @@
 """chapters_src.gan.experiments: the comparison table of notebook 20 copes with models not (yet) measured."""
 import dataclasses
-import json
 
 import keras
 import numpy as np
 import pytest
 
+from chapters_src import training
 from chapters_src.gan import experiments as ge
 from chapters_src.gan import settings as gs
 
@@ -20,10 +20,10 @@ def test_missing_unreadable_and_stale_quality_files_are_reported_not_dropped(tmp
     expected = {kind: profile_set.get("standard") for kind, profile_set in gs.BY_KIND.items()}
     for kind in ("vanilla", "cgan", "infogan"):
         (tmp_path / kind).mkdir()
-    ge._write_atomically(tmp_path / "vanilla" / ge.QUALITY_FILENAME, json.dumps(_row("vanilla", expected["vanilla"])))
+    training.write_json_atomically(tmp_path / "vanilla" / ge.QUALITY_FILENAME, _row("vanilla", expected["vanilla"]))
     (tmp_path / "cgan" / ge.QUALITY_FILENAME).write_text('{"model": "condit')            # being written / broken
     stale = dataclasses.replace(expected["infogan"], epochs=3)
-    ge._write_atomically(tmp_path / "infogan" / ge.QUALITY_FILENAME, json.dumps(_row("infogan", stale)))
+    training.write_json_atomically(tmp_path / "infogan" / ge.QUALITY_FILENAME, _row("infogan", stale))
     assert sorted(p.name for p in (tmp_path / "vanilla").iterdir()) == [ge.QUALITY_FILENAME]  # no temporary left
     rows, missing = ge.load_quality_rows(tmp_path, expected_settings=expected)
     assert [row["kind"] for row in rows] == ["vanilla"]

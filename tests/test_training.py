@@ -138,7 +138,7 @@ def kill_on_call(function, call_number):
 
 def test_kill_after_checkpoint_before_state_discards_the_uncommitted_epoch(tmp_path, monkeypatch):
     run_dir = tmp_path / "run"
-    monkeypatch.setattr(training, "_write_json_atomically", kill_on_call(training._write_json_atomically, 2))
+    monkeypatch.setattr(training, "write_json_atomically", kill_on_call(training.write_json_atomically, 2))
     with pytest.raises(SimulatedKill):
         fit_small(run_dir, epochs=3)
     monkeypatch.undo()
@@ -310,3 +310,24 @@ def test_plot_history_draws_the_learning_curves(tmp_path):
     assert [axes.get_title() for axes in figure.axes] == ["loss"]
     assert len(figure.axes[0].get_lines()) == 3  # training, validation, best-epoch marker
     plt.close(figure)
+
+
+def test_predict_in_batches_equals_one_call_for_arrays_named_inputs_and_two_outputs():
+    import keras
+    import numpy as np
+
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    joined = keras.layers.Concatenate()([a, b])
+    model = keras.Model({"a": a, "b": b}, [keras.layers.Dense(4)(joined), keras.layers.Dense(1)(joined)])
+    rng = np.random.default_rng(0)
+    inputs = {"a": rng.normal(size=(11, 3)).astype("float32"), "b": rng.normal(size=(11, 2)).astype("float32")}
+    whole = [keras.ops.convert_to_numpy(out) for out in model(inputs)]
+    batched = training.predict_in_batches(model, inputs, batch_size=4)          # 4 + 4 + 3
+    assert [part.shape for part in batched] == [(11, 4), (11, 1)]
+    for got, expected in zip(batched, whole):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    single = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    np.testing.assert_allclose(training.predict_in_batches(single, inputs["a"], batch_size=5),
+                               keras.ops.convert_to_numpy(single(inputs["a"])), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError):
+        training.predict_in_batches(single, inputs["a"][:0])

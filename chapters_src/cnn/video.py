@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from ..training import predict_in_batches as predict
+
 APPROACHES = ("1 frame CNN + vote", "2 CNN+LSTM end to end", "3 Conv3D", "4 frozen features + LSTM",
               "5 frozen features + MLP", "6 C3D clips + LSTM", "6 C3D clips + MLP", "7 ConvLSTM2D")
 
@@ -187,15 +189,6 @@ def build_c3d_pretraining_model(clip_shape, n_classes: int, *, width: int = 8):
     clip = keras.Input(clip_shape)
     features = _conv3d_trunk(clip_shape, width, "c3d_features")(clip)
     return keras.Model(clip, _heads(features, n_classes), name="c3d_pretraining")
-
-
-def predict(model, x, batch_size: int = 256):
-    """``model(x)`` in batches, as NumPy (a list for several outputs). For the small arrays of this chapter a direct
-    call is quicker than ``model.predict``, which first traces a prediction graph (about a second per model)."""
-    batches = [model(x[start:start + batch_size], training=False) for start in range(0, len(x), batch_size)]
-    if isinstance(batches[0], (list, tuple)):
-        return [np.concatenate([keras.ops.convert_to_numpy(b[i]) for b in batches]) for i in range(len(batches[0]))]
-    return np.concatenate([keras.ops.convert_to_numpy(b) for b in batches])
 
 
 def extract_features(extractor, videos, batch_size: int = 256) -> np.ndarray:

@@ -22,6 +22,7 @@ import numpy as np
 from keras import ops
 
 from ..data.media import tokenize
+from ..training import predict_in_batches
 
 PAD, UNKNOWN = "<pad>", "<unk>"
 
@@ -355,9 +356,5 @@ def train_sort_of_clevr(settings, question_set, *, run_dir, image_encoder=None, 
 
 def predict_answers(model, vocabulary: Vocabulary, question_set) -> list[str]:
     """The model's answer (a word) for every question of ``question_set``."""
-    inputs = model_inputs(question_set, vocabulary)
-    probabilities = np.concatenate([                 # direct calls: quicker than tracing model.predict
-        keras.ops.convert_to_numpy(model({name: values[start:start + 512] for name, values in inputs.items()},
-                                         training=False))
-        for start in range(0, len(question_set), 512)])
+    probabilities = predict_in_batches(model, model_inputs(question_set, vocabulary), batch_size=512)
     return [vocabulary.answers[i] for i in probabilities.argmax(axis=-1)]

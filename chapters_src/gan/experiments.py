@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 
+from .. import training as core_training
 from . import data as gan_data
 from . import metrics
 from . import training as gan_training
@@ -101,23 +100,12 @@ def final_quality(run: ModelRun, samples_per_code: int = 50, seed: int = 11) -> 
         row.update(label_fidelity=float(np.nanmean(fidelity)), fidelity_per_label=fidelity.tolist())
     if run.kind == "infogan":
         row.update(infogan_codes(run, samples_per_code, rng))
-    _write_atomically(Path(run.result.run_dir, QUALITY_FILENAME), json.dumps(row, indent=1))
+    core_training.write_json_atomically(Path(run.result.run_dir, QUALITY_FILENAME), row)
     return row
 
 
 def _settings_dict(settings) -> dict:
     return dataclasses.asdict(settings) if dataclasses.is_dataclass(settings) else {}
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and rename it into place: a notebook reading ``path``
-    at the same time sees the old file or the new one, never half of one."""
-    temporary = path.with_name(f".{path.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def infogan_codes(run: ModelRun, samples_per_code: int, rng: np.random.Generator) -> dict:

@@ -535,7 +535,7 @@ def _commit(trainer: GanTrainer, run_path: Path, state: dict, grids: np.ndarray)
         if temporary.exists():
             temporary.unlink()
     state.update(checkpoint=name, checkpoint_bytes=(run_path / name).stat().st_size)
-    core_training._write_json_atomically(run_path / STATE_FILENAME, state)  # noqa: SLF001
+    core_training.write_json_atomically(run_path / STATE_FILENAME, state)
     _remove_unnamed(run_path, keep=name)
 
 
